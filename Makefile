@@ -1,0 +1,45 @@
+# The template's own tasks. Every target installs what it needs (uv, then the dev tools).
+.DEFAULT_GOAL := help
+SHELL := bash
+
+# uv: the one on PATH, else a private copy installed with pip into .tools/
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+export UV
+DEMO ?= demo
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet uv
+
+.venv/.synced: pyproject.toml | $(UV)
+	$(UV) sync --quiet
+	@touch $@
+
+.PHONY: dev
+dev: .venv/.synced ## install the template's dev environment into .venv
+
+.PHONY: demo
+demo: dev ## render a level-1 demo project into ./demo, set it up and train a tracked model
+	rm -rf $(DEMO)
+	$(UV) run copier copy --trust --defaults --vcs-ref HEAD . $(DEMO)
+	$(MAKE) -C $(DEMO) setup train UV=$(UV)
+	@echo
+	@echo "The run is in $(DEMO)/mlflow.db; browse it with: make -C $(DEMO) ui"
+
+.PHONY: test
+test: dev ## run the whole test suite (renders and runs every level)
+	$(UV) run pytest -n auto $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: dev ## run the fast tests only (no generated-project installs)
+	$(UV) run pytest -n auto -m "not slow" $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: dev ## lint the template's own Python code
+	$(UV) run ruff check extensions tests benchmarks
+	$(UV) run ruff format --check extensions tests benchmarks

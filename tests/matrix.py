@@ -1,0 +1,120 @@
+"""The render matrix, derived from copier.yml and the level features in extensions/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from extensions.ladder import AVAILABLE_LEVELS, Features, features_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Other axes are cycled over the variants rather than multiplied: each name checks the
+# rendered code stays formatted whatever the length of the package name.
+PROJECT_NAMES = ("Churn Model", "Customer Lifetime Value Forecasting Service", "Fraud")
+
+
+@cache
+def questions() -> dict[str, Any]:
+    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    return {name: spec for name, spec in config.items() if not name.startswith("_")}
+
+
+def choice_values(question: str) -> list[Any]:
+    choices = questions()[question]["choices"]
+    return list(choices.values()) if isinstance(choices, dict) else list(choices)
+
+
+@dataclass(frozen=True)
+class Variant:
+    level: int
+    serving: str = "batch"
+    answers: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def id(self) -> str:
+        if features_for(self.level, self.serving).serving_choice:
+            return f"L{self.level}-{self.serving}"
+        return f"L{self.level}"
+
+    @property
+    def features(self) -> Features:
+        return features_for(self.level, self.serving)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"mlops_level": self.level, "serving": self.serving, **self.answers}
+
+
+def variants() -> list[Variant]:
+    """Every level, times the serving choice where the level asks it."""
+    found = []
+    for level in AVAILABLE_LEVELS:
+        servings = choice_values("serving") if features_for(level).serving_choice else ["batch"]
+        for serving in servings:
+            name = PROJECT_NAMES[len(found) % len(PROJECT_NAMES)]
+            found.append(Variant(level, serving, {"project_name": name}))
+    return found
+
+
+def params(marks_slow: bool = False) -> list[Any]:
+    """The variants as pytest params, grouped so that one xdist worker runs each."""
+    extra = [pytest.mark.slow] if marks_slow else []
+    return [
+        pytest.param(variant, id=variant.id, marks=[pytest.mark.xdist_group(variant.id), *extra])
+        for variant in variants()
+    ]
+
+
+# The files each feature brings; which level has which feature is extensions' business.
+BASE_FILES = {
+    ".copier-answers.yml",
+    ".gitignore",
+    "Makefile",
+    "README.md",
+    "params.yaml",
+    "pyproject.toml",
+    "data/examples/sample.csv",
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/__main__.py",
+    "src/{pkg}/cli.py",
+    "src/{pkg}/config.py",
+    "src/{pkg}/data.py",
+    "src/{pkg}/model.py",
+    "src/{pkg}/predict.py",
+    "src/{pkg}/tracking.py",
+    "src/{pkg}/train.py",
+    "tests/conftest.py",
+    "tests/test_data.py",
+    "tests/test_jobs.py",
+    "tests/test_model.py",
+}
+FEATURE_FILES: dict[str, set[str]] = {
+    "pipeline": {
+        "src/{pkg}/prepare.py",
+        "src/{pkg}/evaluate.py",
+        "src/{pkg}/pipeline.py",
+        "tests/test_pipeline.py",
+    },
+    "registry": {"src/{pkg}/registry.py"},
+    "ci": {".github/workflows/ci.yml", ".pre-commit-config.yaml"},
+    "online": {
+        "src/{pkg}/serve.py",
+        "src/{pkg}/schema.py",
+        "examples/request.json",
+        "tests/test_serve.py",
+    },
+}
+
+
+def expected_files(features: Features, package_name: str) -> set[str]:
+    files = set(BASE_FILES)
+    for feature, paths in FEATURE_FILES.items():
+        if getattr(features, feature):
+            files |= paths
+    return {path.format(pkg=package_name) for path in files}

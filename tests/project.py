@@ -1,0 +1,111 @@
+"""Rendering projects from the template and running their own commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from copier import run_copy, run_update
+
+# Generated projects share one uv cache, so every `make setup` links packages in seconds.
+UV_CACHE = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")
+# Variables of the caller's own environment that would leak into a generated project.
+LEAKY = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "MLFLOW_TRACKING_URI", "PYTHONDONTWRITEBYTECODE")
+
+
+@cache
+def uv() -> str:
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
+        raise RuntimeError("uv is needed to set up generated projects; run the suite via make test")
+    return found
+
+
+@cache
+def project_env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in LEAKY}
+    env.update(
+        UV=uv(),
+        UV_CACHE_DIR=str(UV_CACHE),
+        UV_PYTHON=f"{sys.version_info.major}.{sys.version_info.minor}",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DVC_NO_ANALYTICS="1",
+        DO_NOT_TRACK="1",
+    )
+    return env
+
+
+def render(template: Path, dst: Path, **data: Any) -> Project:
+    """`copier copy --trust --defaults` with the given answers."""
+    run_copy(
+        str(template),
+        dst,
+        data=data,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+    return Project(dst)
+
+
+@dataclass
+class Project:
+    path: Path
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        import yaml
+
+        return yaml.safe_load((self.path / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+    def update(self, **data: Any) -> None:
+        """`copier update --trust --defaults` with the given answers."""
+        run_update(self.path, data=data, defaults=True, unsafe=True, quiet=True, overwrite=True)
+
+    def run(self, *command: str, check: bool = True, timeout: float = 600) -> str:
+        """Run a command in the project; on failure, fail with its whole output."""
+        result = subprocess.run(
+            command,
+            cwd=self.path,
+            env=project_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"`{' '.join(command)}` exited {result.returncode} in {self.path}\n"
+                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+            )
+        return result.stdout + result.stderr
+
+    def make(self, *targets: str, **variables: str) -> str:
+        assignments = [f"{name}={value}" for name, value in variables.items()]
+        return self.run("make", *targets, *assignments)
+
+    def python(self, code: str) -> Any:
+        """Run `code` with the project's interpreter; it prints one JSON value."""
+        return json.loads(self.run(".venv/bin/python", "-c", code).strip().splitlines()[-1])
+
+    def git_commit_all(self, message: str) -> None:
+        if not (self.path / ".git").exists():
+            self.run("git", "init", "--quiet", "--initial-branch=main")
+        self.run("git", "add", "--all")
+        self.run("git", "commit", "--quiet", "--no-verify", "-m", message)
+
+    def files(self) -> set[str]:
+        """Every file below the project, relative, ignoring tool and runtime output."""
+        skip = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
+        return {
+            path.relative_to(self.path).as_posix()
+            for path in self.path.rglob("*")
+            if path.is_file() and not skip.intersection(path.relative_to(self.path).parts)
+        }
