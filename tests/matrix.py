@@ -47,6 +47,10 @@ class Variant:
         return features_for(self.level, self.serving)
 
     @property
+    def package_name(self) -> str:
+        return "_".join(self.answers["project_name"].lower().split())
+
+    @property
     def data(self) -> dict[str, Any]:
         return {"mlops_level": self.level, "serving": self.serving, **self.answers}
 

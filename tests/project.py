@@ -109,3 +109,13 @@ class Project:
             for path in self.path.rglob("*")
             if path.is_file() and not skip.intersection(path.relative_to(self.path).parts)
         }
+
+
+def check_jsonschema(path: Path, builtin_schema: str) -> None:
+    """Validate a file against one of check-jsonschema's bundled (offline) schemas."""
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", builtin_schema, str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.matrix import Variant, params
-from tests.project import Project, render
+from tests.project import Project, check_jsonschema, render
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +41,11 @@ def project(request, template, tmp_path_factory) -> tuple[Variant, Project]:
     return variant, generated
 
 
+def needs(variant: Variant, feature: str) -> None:
+    if not getattr(variant.features, feature):
+        pytest.skip(f"{variant.id} has no {feature}")
+
+
 def test_lint_and_own_tests_pass(project):
     _, generated = project
     generated.make("lint")
@@ -62,6 +67,19 @@ def test_train_tracks_a_run_with_params_metrics_plots_and_model(project):
     assert run["model"] == "Pipeline"
 
 
+def test_pipeline_registers_a_champion(project):
+    variant, generated = project
+    needs(variant, "pipeline")
+    output = generated.make("pipeline")
+    assert "Registered version 1 " in output and "as champion" in output
+    aliases = generated.python(
+        "import json, mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db');"
+        f"from {variant.package_name}.config import MODEL_NAME;"
+        "print(json.dumps(mlflow.MlflowClient().get_registered_model(MODEL_NAME).aliases))"
+    )
+    assert aliases == {"champion": 1, "challenger": 1}
+
+
 def test_predict_writes_predictions(project):
     _, generated = project
     generated.make("predict")
@@ -69,6 +87,21 @@ def test_predict_writes_predictions(project):
     header = lines[0].split(",")
     assert header[-2:] == ["prediction", "probability"]
     assert len(lines) == 1 + 20
+
+
+def test_gate_stops_the_pipeline_when_thresholds_are_raised(project):
+    variant, generated = project
+    needs(variant, "pipeline")
+    params = generated.path / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("roc_auc: 0.95", "roc_auc: 0.9999"))
+    try:
+        result = generated.run("make", "pipeline", check=False)
+    finally:
+        params.write_text(original)
+    assert "Error 1" in result
+    assert "failed the evaluation gate: roc_auc = 0." in result
+    assert "is below the threshold 0.9999" in result
 
 
 def test_jobs_leave_the_work_tree_clean(project):
@@ -82,3 +115,17 @@ def test_formatter_changes_nothing(project):
     _, generated = project
     generated.run(".venv/bin/ruff", "format", ".")
     assert generated.run("git", "diff", "--stat") == ""
+
+
+def test_ci_workflow_matches_the_github_schema(project):
+    variant, generated = project
+    needs(variant, "ci")
+    workflow = generated.path / ".github" / "workflows" / "ci.yml"
+    check_jsonschema(workflow, "vendor.github-workflows")
+
+
+def test_pre_commit_hooks_pass_on_the_rendered_project(project):
+    variant, generated = project
+    needs(variant, "ci")
+    generated.run(".venv/bin/pre-commit", "validate-config")
+    generated.run(".venv/bin/pre-commit", "run", "--all-files")
