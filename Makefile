@@ -33,11 +33,11 @@ demo: dev ## render a level-1 demo project into ./demo, set it up and train a tr
 
 .PHONY: test
 test: dev ## run the whole test suite (renders and runs every level)
-	$(UV) run pytest -n auto $(PYTEST_ARGS)
+	$(UV) run pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: dev ## run the fast tests only (no generated-project installs)
-	$(UV) run pytest -n auto -m "not slow" $(PYTEST_ARGS)
+	$(UV) run pytest -n auto --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: dev ## lint the template's own Python code
