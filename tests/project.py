@@ -32,6 +32,7 @@ def uv() -> str:
 def project_env() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in LEAKY}
     env.update(
+        PATH=os.pathsep.join([str(Path(uv()).parent), env.get("PATH", "")]),
         UV=uv(),
         UV_CACHE_DIR=str(UV_CACHE),
         UV_PYTHON=f"{sys.version_info.major}.{sys.version_info.minor}",

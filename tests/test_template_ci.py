@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from extensions.ladder import LEVELS
+from extensions.ladder import AVAILABLE_LEVELS
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
@@ -52,7 +52,7 @@ def test_levels_code_prints_the_ladder_levels() -> None:
         text=True,
         check=True,
     )
-    assert json.loads(result.stdout) == sorted(LEVELS)
+    assert json.loads(result.stdout) == sorted(AVAILABLE_LEVELS)
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("uv") is None, reason="no uv")
@@ -67,7 +67,7 @@ def test_levels_step_writes_the_matrix_output(tmp_path: Path) -> None:
     )
     key, _, value = output.read_text(encoding="utf-8").strip().partition("=")
     assert key == "levels"
-    assert json.loads(value) == sorted(LEVELS)
+    assert json.loads(value) == sorted(AVAILABLE_LEVELS)
 
 
 def test_level_jobs_use_the_computed_matrix() -> None:
