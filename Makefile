@@ -33,13 +33,17 @@ demo: dev ## render a level-1 demo project into ./demo, set it up and train a tr
 
 .PHONY: test
 test: dev ## run the whole test suite (renders and runs every level)
-	$(UV) run pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(UV) run pytest -n auto --dist loadscope $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: dev ## run the fast tests only (no generated-project installs)
-	$(UV) run pytest -n auto --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+	$(UV) run pytest -n auto --dist loadscope -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: dev ## lint the template's own Python code
 	$(UV) run ruff check extensions tests benchmarks
 	$(UV) run ruff format --check extensions tests benchmarks
+
+.PHONY: bench
+bench: dev ## run the benchmarks against same-run baselines (BENCH_QUICK=1: smoke run)
+	$(UV) run python -m benchmarks.run

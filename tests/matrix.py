@@ -66,13 +66,9 @@ def variants() -> list[Variant]:
     return found
 
 
-def params(marks_slow: bool = False) -> list[Any]:
-    """The variants as pytest params, grouped so that one xdist worker runs each."""
-    extra = [pytest.mark.slow] if marks_slow else []
-    return [
-        pytest.param(variant, id=variant.id, marks=[pytest.mark.xdist_group(variant.id), *extra])
-        for variant in variants()
-    ]
+def params() -> list[Any]:
+    """The variants as pytest params with readable ids (L1, L2-online, ...)."""
+    return [pytest.param(variant, id=variant.id) for variant in variants()]
 
 
 # The files each feature brings; which level has which feature is extensions' business.

@@ -9,10 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 
-from extensions.ladder import LEVELS, NO_ASSESSMENT_REASON, RULES
+from extensions.ladder import (
+    AVAILABLE_LEVELS,
+    LEVELS,
+    NO_ASSESSMENT_REASON,
+    RULES,
+    features_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,3 +86,109 @@ def test_home_page_names_every_level(site: Path) -> None:
     text = page_text(site, "")
     for level, name in LEVELS.items():
         assert f"{level} {name}" in text
+
+
+# --- The level pages and the upgrade page follow the template they describe ----------
+
+TEMPLATE = ROOT / "template"
+UPGRADE_COMMAND = "copier update --trust --defaults --data mlops_level="
+
+
+def render_text(source: str, **context: object) -> str:
+    environment = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    return environment.from_string(source).render(**context)
+
+
+def template_context(level: int, serving: str = "batch") -> dict[str, object]:
+    return {
+        "features": features_for(level, serving),
+        "package_name": "pkg",
+        "project_name": "Pkg",
+        "_copier_conf": {"answers_file": ".copier-answers.yml"},
+    }
+
+
+def rendered_files(level: int, serving: str = "batch") -> set[str]:
+    """The project's file paths at a level, rendered from the template's file names."""
+    context = template_context(level, serving)
+    found = set()
+    for path in TEMPLATE.rglob("*"):
+        if not path.is_file():
+            continue
+        parts = [render_text(part, **context) for part in path.relative_to(TEMPLATE).parts]
+        parts[-1] = parts[-1].removesuffix(".jinja")
+        if all(parts):  # copier skips a file when a part of its path renders empty
+            found.add("/".join(parts))
+    return found
+
+
+def make_targets(level: int, serving: str = "batch") -> set[str]:
+    makefile = render_text(
+        (TEMPLATE / "Makefile.jinja").read_text(encoding="utf-8"),
+        **template_context(level, serving),
+    )
+    return set(re.findall(r"^([a-z-]+):.*## ", makefile, re.MULTILINE))
+
+
+def validator_message(level: int, previous: int | None) -> str:
+    """The mlops_level validator's message, rendered the way copier renders it."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    message = render_text(
+        config["mlops_level"]["validator"],
+        mlops_level=level,
+        levels=LEVELS,
+        available_levels=AVAILABLE_LEVELS,
+        previous_level=lambda: previous,
+    )
+    return " ".join(message.split())
+
+
+def test_level_and_upgrade_pages_are_in_the_site(site: Path) -> None:
+    for page in ("levels/level-1", "levels/level-2", "upgrading"):
+        assert (site / page / "index.html").is_file(), page
+
+
+def test_level_1_page_names_every_file_and_make_target(site: Path) -> None:
+    text = page_text(site, "levels/level-1")
+    for path in rendered_files(1):
+        assert path.rsplit("/", 1)[-1] in text, path
+    for target in make_targets(1):
+        assert f"make {target}" in text, target
+
+
+def test_level_2_page_names_every_file_and_make_target_it_adds(site: Path) -> None:
+    text = page_text(site, "levels/level-2")
+    for path in rendered_files(2, "online") - rendered_files(1):
+        assert path.rsplit("/", 1)[-1] in text, path
+    for target in make_targets(2, "online") - make_targets(1):
+        assert f"make {target}" in text, target
+
+
+def test_level_2_page_shows_the_gate_as_rendered(site: Path) -> None:
+    params = yaml.safe_load(
+        render_text(
+            (TEMPLATE / "params.yaml.jinja").read_text(encoding="utf-8"), **template_context(2)
+        )
+    )
+    source = (ROOT / "docs" / "levels" / "level-2.md").read_text(encoding="utf-8")
+    shown = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", source, re.DOTALL)]
+    assert {"gate": params["gate"]} in shown
+
+
+def test_upgrade_command_matches_the_template() -> None:
+    for path in (ROOT / "copier.yml", TEMPLATE / "README.md.jinja"):
+        assert UPGRADE_COMMAND in path.read_text(encoding="utf-8"), path
+    for page in ("upgrading.md", "index.md", "levels/level-1.md"):
+        assert UPGRADE_COMMAND in (ROOT / "docs" / page).read_text(encoding="utf-8"), page
+
+
+def test_refusals_are_quoted_as_copier_shows_them(site: Path) -> None:
+    downgrade = validator_message(level=1, previous=2)
+    assert downgrade.startswith("mlops_level cannot go down from 2 to 1")
+    assert downgrade in page_text(site, "upgrading")
+    unbuilt = [level for level in LEVELS if level not in AVAILABLE_LEVELS]
+    if unbuilt:
+        message = validator_message(level=min(unbuilt), previous=None)
+        assert "is not built" in message
+        for page in ("", "upgrading", "levels/level-2"):
+            assert message in page_text(site, page), page

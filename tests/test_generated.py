@@ -1,14 +1,15 @@
 """Each variant, rendered and set up for real: its own lint, tests and jobs pass.
 
-One project per variant is rendered and installed once (module-scoped fixture, one
-xdist worker per variant); the tests below then run its commands in order.
+Each variant is a test class (TestL1, TestL2_online, ...): its project is rendered and
+installed once (class-scoped fixture) and the tests then run its commands in order.
+`--dist loadscope` keeps a class on one xdist worker.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.matrix import Variant, params
+from tests.matrix import Variant, variants
 from tests.project import Project, check_jsonschema, render
 
 pytestmark = pytest.mark.slow
@@ -32,100 +33,102 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="module", params=params(marks_slow=True))
-def project(request, template, tmp_path_factory) -> tuple[Variant, Project]:
-    variant: Variant = request.param
-    generated = render(template, tmp_path_factory.mktemp(variant.id) / "project", **variant.data)
-    generated.git_commit_all("Render the template")
-    generated.make("setup")
-    return variant, generated
-
-
 def needs(variant: Variant, feature: str) -> None:
     if not getattr(variant.features, feature):
         pytest.skip(f"{variant.id} has no {feature}")
 
 
-def test_lint_and_own_tests_pass(project):
-    _, generated = project
-    generated.make("lint")
-    output = generated.make("test")
-    assert " passed" in output and "failed" not in output
+class GeneratedProject:
+    """The checks every rendered variant goes through; subclassed once per variant."""
+
+    variant: Variant
+
+    @pytest.fixture(scope="class")
+    def project(self, template, tmp_path_factory) -> tuple[Variant, Project]:
+        variant = self.variant
+        path = tmp_path_factory.mktemp(variant.id) / "project"
+        generated = render(template, path, **variant.data)
+        generated.git_commit_all("Render the template")
+        generated.make("setup")
+        return variant, generated
+
+    def test_lint_and_own_tests_pass(self, project):
+        _, generated = project
+        generated.make("lint")
+        output = generated.make("test")
+        assert " passed" in output and "failed" not in output
+
+    def test_train_tracks_a_run_with_params_metrics_plots_and_model(self, project):
+        variant, generated = project
+        generated.make("train")
+        run = generated.python(CHECK_RUN)
+        assert run["runs"] == 1
+        assert run["experiment"] == variant.answers["project_name"]
+        expected_params = {"data.test_size", "data.random_state", "model.C", "model.max_iter"}
+        assert expected_params <= set(run["params"])
+        assert {"accuracy", "precision", "recall", "f1", "roc_auc"} <= set(run["metrics"])
+        assert run["metrics"]["roc_auc"] > 0.95
+        assert run["plots"] == ["plots/confusion_matrix.png", "plots/roc_curve.png"]
+        assert run["model"] == "Pipeline"
+
+    def test_pipeline_registers_a_champion(self, project):
+        variant, generated = project
+        needs(variant, "pipeline")
+        output = generated.make("pipeline")
+        assert "Registered version 1 " in output and "as champion" in output
+        aliases = generated.python(
+            "import json, mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db');"
+            f"from {variant.package_name}.config import MODEL_NAME;"
+            "print(json.dumps(mlflow.MlflowClient().get_registered_model(MODEL_NAME).aliases))"
+        )
+        assert aliases == {"champion": 1, "challenger": 1}
+
+    def test_predict_writes_predictions(self, project):
+        _, generated = project
+        generated.make("predict")
+        lines = (generated.path / "predictions.csv").read_text().splitlines()
+        header = lines[0].split(",")
+        assert header[-2:] == ["prediction", "probability"]
+        assert len(lines) == 1 + 20
+
+    def test_gate_stops_the_pipeline_when_thresholds_are_raised(self, project):
+        variant, generated = project
+        needs(variant, "pipeline")
+        params = generated.path / "params.yaml"
+        original = params.read_text()
+        params.write_text(original.replace("roc_auc: 0.95", "roc_auc: 0.9999"))
+        try:
+            result = generated.run("make", "pipeline", check=False)
+        finally:
+            params.write_text(original)
+        assert "Error 1" in result
+        assert "failed the evaluation gate: roc_auc = 0." in result
+        assert "is below the threshold 0.9999" in result
+
+    def test_jobs_leave_the_work_tree_clean(self, project):
+        """Outputs (the MLflow store, predictions) are ignored; only uv.lock is new."""
+        _, generated = project
+        status = generated.run("git", "status", "--porcelain", "--untracked-files=all")
+        assert status.split() == ["??", "uv.lock"], status
+
+    def test_formatter_changes_nothing(self, project):
+        _, generated = project
+        generated.run(".venv/bin/ruff", "format", ".")
+        assert generated.run("git", "diff", "--stat") == ""
+
+    def test_ci_workflow_matches_the_github_schema(self, project):
+        variant, generated = project
+        needs(variant, "ci")
+        workflow = generated.path / ".github" / "workflows" / "ci.yml"
+        check_jsonschema(workflow, "vendor.github-workflows")
+
+    def test_pre_commit_hooks_pass_on_the_rendered_project(self, project):
+        variant, generated = project
+        needs(variant, "ci")
+        generated.run(".venv/bin/pre-commit", "validate-config")
+        generated.run(".venv/bin/pre-commit", "run", "--all-files")
 
 
-def test_train_tracks_a_run_with_params_metrics_plots_and_model(project):
-    variant, generated = project
-    generated.make("train")
-    run = generated.python(CHECK_RUN)
-    assert run["runs"] == 1
-    assert run["experiment"] == variant.answers["project_name"]
-    expected_params = {"data.test_size", "data.random_state", "model.C", "model.max_iter"}
-    assert expected_params <= set(run["params"])
-    assert {"accuracy", "precision", "recall", "f1", "roc_auc"} <= set(run["metrics"])
-    assert run["metrics"]["roc_auc"] > 0.95
-    assert run["plots"] == ["plots/confusion_matrix.png", "plots/roc_curve.png"]
-    assert run["model"] == "Pipeline"
-
-
-def test_pipeline_registers_a_champion(project):
-    variant, generated = project
-    needs(variant, "pipeline")
-    output = generated.make("pipeline")
-    assert "Registered version 1 " in output and "as champion" in output
-    aliases = generated.python(
-        "import json, mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db');"
-        f"from {variant.package_name}.config import MODEL_NAME;"
-        "print(json.dumps(mlflow.MlflowClient().get_registered_model(MODEL_NAME).aliases))"
-    )
-    assert aliases == {"champion": 1, "challenger": 1}
-
-
-def test_predict_writes_predictions(project):
-    _, generated = project
-    generated.make("predict")
-    lines = (generated.path / "predictions.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    assert header[-2:] == ["prediction", "probability"]
-    assert len(lines) == 1 + 20
-
-
-def test_gate_stops_the_pipeline_when_thresholds_are_raised(project):
-    variant, generated = project
-    needs(variant, "pipeline")
-    params = generated.path / "params.yaml"
-    original = params.read_text()
-    params.write_text(original.replace("roc_auc: 0.95", "roc_auc: 0.9999"))
-    try:
-        result = generated.run("make", "pipeline", check=False)
-    finally:
-        params.write_text(original)
-    assert "Error 1" in result
-    assert "failed the evaluation gate: roc_auc = 0." in result
-    assert "is below the threshold 0.9999" in result
-
-
-def test_jobs_leave_the_work_tree_clean(project):
-    """Outputs (the MLflow store, predictions) are ignored; only uv.lock is new."""
-    _, generated = project
-    status = generated.run("git", "status", "--porcelain", "--untracked-files=all")
-    assert status.split() == ["??", "uv.lock"], status
-
-
-def test_formatter_changes_nothing(project):
-    _, generated = project
-    generated.run(".venv/bin/ruff", "format", ".")
-    assert generated.run("git", "diff", "--stat") == ""
-
-
-def test_ci_workflow_matches_the_github_schema(project):
-    variant, generated = project
-    needs(variant, "ci")
-    workflow = generated.path / ".github" / "workflows" / "ci.yml"
-    check_jsonschema(workflow, "vendor.github-workflows")
-
-
-def test_pre_commit_hooks_pass_on_the_rendered_project(project):
-    variant, generated = project
-    needs(variant, "ci")
-    generated.run(".venv/bin/pre-commit", "validate-config")
-    generated.run(".venv/bin/pre-commit", "run", "--all-files")
+for _variant in variants():
+    _name = "Test" + _variant.id.replace("-", "_")
+    globals()[_name] = type(_name, (GeneratedProject,), {"variant": _variant})

@@ -74,7 +74,6 @@ UPGRADES = [(low, high) for low in AVAILABLE_LEVELS for high in AVAILABLE_LEVELS
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("upgrade")
 @pytest.mark.parametrize(("low", "high"), UPGRADES, ids=[f"L{a}-to-L{b}" for a, b in UPGRADES])
 def test_upgrade_keeps_the_teams_edits(template, tmp_path, low, high):
     project = render(template, tmp_path / "clinic", project_name="Clinic", mlops_level=low)

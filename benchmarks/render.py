@@ -1,0 +1,130 @@
+"""Section 1: `copier copy` of every level and `copier update` up from level 1.
+
+Both are compared with copier's own floor, measured in the same rounds: a one-file
+template in a git repo (process start, template clone, git), copied and no-op updated.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from benchmarks.common import (
+    COPIER,
+    PROJECT_NAME,
+    ROOT,
+    Row,
+    copier_data,
+    git_commit_all,
+    log,
+    median,
+    render,
+    run,
+    timed,
+)
+from extensions.ladder import AVAILABLE_LEVELS, features_for
+
+FLOOR_LABEL = "one-file template"
+
+
+def variants() -> dict[str, dict[str, str]]:
+    """Every available level, and each serving choice where the level asks for one."""
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    servings = list(questions["serving"]["choices"].values())
+    found: dict[str, dict[str, str]] = {}
+    for level in AVAILABLE_LEVELS:
+        if features_for(level).serving_choice:
+            for serving in servings:
+                found[f"level {level} {serving}"] = {"mlops_level": str(level), "serving": serving}
+        else:
+            found[f"level {level}"] = {"mlops_level": str(level)}
+    return found
+
+
+def floor_template(work: Path) -> Path:
+    template = work / "floor-template"
+    template.mkdir(parents=True)
+    (template / "copier.yml").write_text("name:\n  type: str\n  default: floor\n")
+    (template / "README.md.jinja").write_text("# {{ name }}\n")
+    answers = template / "{{ _copier_conf.answers_file }}.jinja"
+    answers.write_text("{{ _copier_answers | to_nice_yaml }}")
+    git_commit_all(template, "floor")
+    return template
+
+
+def update_command(project: Path, answers: dict[str, str]) -> list[str]:
+    flags = ["update", "--trust", "--defaults", "--quiet"]
+    return [COPIER, *flags, *copier_data(answers), str(project)]
+
+
+def committed(command: list[str], dst: Path) -> Path:
+    run(command, dst.parent)
+    git_commit_all(dst, "rendered")
+    return dst
+
+
+def reset(project: Path) -> None:
+    run(["git", "reset", "--quiet", "--hard"], project)
+    run(["git", "clean", "--quiet", "-fdx"], project)
+
+
+def bench(template: Path, work: Path, rounds: int) -> list[Row]:
+    work.mkdir(parents=True)
+    floor = floor_template(work)
+    copies = {FLOOR_LABEL: (floor, {})} | {
+        name: (template, {"project_name": PROJECT_NAME, **answers})
+        for name, answers in variants().items()
+    }
+    upper = {name: answers for name, answers in variants().items() if answers["mlops_level"] != "1"}
+    level1 = {"project_name": PROJECT_NAME, "mlops_level": "1"}
+    updates = {
+        FLOOR_LABEL: (committed(render(floor, work / "up-floor", {}), work / "up-floor"), {})
+    }
+    for name, answers in upper.items():
+        project = work / f"up-{name.replace(' ', '-')}"
+        updates[name] = (committed(render(template, project, level1), project), answers)
+
+    copy_times: dict[str, list[float]] = {name: [] for name in copies}
+    update_times: dict[str, list[float]] = {name: [] for name in updates}
+    for round_ in range(-1, rounds):  # round -1 warms caches and bytecode, untimed
+        log(f"render round {round_ + 1}/{rounds}" if round_ >= 0 else "render warm-up")
+        for name, (source, answers) in copies.items():
+            dst = work / "copy"
+            seconds = timed(render(source, dst, answers), work)
+            shutil.rmtree(dst)
+            if round_ >= 0:
+                copy_times[name].append(seconds)
+        for name, (project, answers) in updates.items():
+            seconds = timed(update_command(project, answers), work)
+            reset(project)
+            if round_ >= 0:
+                update_times[name].append(seconds)
+
+    floor_copy, floor_update = median(copy_times[FLOOR_LABEL]), median(update_times[FLOOR_LABEL])
+    rows = [
+        Row(
+            "render",
+            f"copy {name}",
+            "s",
+            median(times),
+            [("copy " + FLOOR_LABEL, floor_copy)],
+            samples=times,
+        )
+        for name, times in copy_times.items()
+        if name != FLOOR_LABEL
+    ]
+    rows += [
+        Row(
+            "render",
+            f"update level 1 → {name}",
+            "s",
+            median(times),
+            [("no-op update " + FLOOR_LABEL, floor_update)],
+            samples=times,
+        )
+        for name, times in update_times.items()
+        if name != FLOOR_LABEL
+    ]
+    return rows

@@ -1,0 +1,151 @@
+"""`make bench`: every benchmark in one run, one table of medians and ratios.
+
+Each figure is compared with a baseline measured in the same run on the same machine;
+ratios are figure / baseline. BENCH_QUICK=1 runs one short round of everything (a smoke
+run, written to results/quick.*); BENCH_KEEP=1 keeps the work directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks import footprint, render, serving, training
+from benchmarks.common import BENCH, Row, log, run, setup_project, snapshot_template
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+ROUNDS = (
+    {"render": 1, "train": 1, "serving": 1} if QUICK else {"render": 5, "train": 5, "serving": 3}
+)
+LOAD = serving.Load(seconds=2, warmup_seconds=1) if QUICK else serving.Load()
+
+
+def ensure_wrk() -> None:
+    """Install wrk with apt-get when it is missing and apt-get is there; else say so."""
+    if shutil.which("wrk"):
+        return
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        log("wrk is missing and apt-get (as root) is not available: serving is skipped")
+        return
+    log("installing wrk with apt-get")
+    install = ["apt-get", "install", "-y", "-qq", "wrk"]
+    if subprocess.run(install, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+        if subprocess.run(install, capture_output=True).returncode != 0:
+            log("apt-get could not install wrk: serving is skipped")
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def cell(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| section | measurement | median | baseline (median) | ratio | note |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        baselines = "<br>".join(f"{name}: {cell(value, row.unit)}" for name, value in row.baselines)
+        ratios = " · ".join(
+            cell(ratio) if ratio is None else f"{ratio:.2f}" for ratio in row.ratios()
+        )
+        lines.append(
+            f"| {row.section} | {row.name} | {cell(row.value, row.unit)} | "
+            f"{baselines or '—'} | {ratios or '—'} | {row.note} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    started = time.perf_counter()
+    ensure_wrk()
+    work = Path(tempfile.mkdtemp(prefix="mlops-ladder-bench-"))
+    info = machine() | {"quick": QUICK, "rounds": ROUNDS}
+    try:
+        template = snapshot_template(work)
+        rows = render.bench(template, work / "render", ROUNDS["render"])
+
+        log("setting up one project per level (untimed)")
+        projects = {
+            name: setup_project(template, work / name.replace(" ", "-"), answers)
+            for name, answers in render.variants().items()
+        }
+        sizes = {name: footprint.measure(path / ".venv") for name, path in projects.items()}
+        baseline = footprint.measure(footprint.baseline_venv(projects["level 1"], work))
+
+        rows += training.bench(projects["level 1"], work / "train", ROUNDS["train"])
+        rows += footprint.rows(sizes, baseline)
+
+        online = projects["level 2 online"]
+        log("level 2 online: make pipeline (registers the champion, untimed)")
+        run(["make", "pipeline", f"UV={os.environ.get('UV', 'uv')}"], online)
+        serving_rows, info["serving"] = serving.bench(
+            online, work / "serve", ROUNDS["serving"], LOAD
+        )
+        rows += serving_rows
+    finally:
+        if os.environ.get("BENCH_KEEP"):
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    info["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    info["wall_seconds"] = round(time.perf_counter() - started, 1)
+    serving_info = info.get("serving", {})
+    header = (
+        f"`make bench`{' (BENCH_QUICK=1)' if QUICK else ''} on {info['nproc']} × {info['cpu']}, "
+        f"Python {info['python']}; rounds {ROUNDS}; wrk {LOAD.connections} connections, "
+        f"{LOAD.threads} threads, {LOAD.seconds} s; {serving_info.get('pinning', 'no serving')}; "
+        f"predictions agree: {serving_info.get('predictions_agree', '—')}; load average "
+        f"{' '.join(info['loadavg_at_start'])} → {' '.join(info['loadavg_at_end'])}; "
+        f"took {info['wall_seconds']:.0f} s. Ratio = median / baseline median.\n"
+    )
+    markdown = header + "\n" + table(rows)
+    results = BENCH / "results"
+    results.mkdir(exist_ok=True)
+    stem = "quick" if QUICK else "latest"
+    (results / f"{stem}.md").write_text(markdown, encoding="utf-8")
+    (results / f"{stem}.json").write_text(
+        json.dumps(
+            {"machine": info, "rows": [asdict(row) | {"ratios": row.ratios()} for row in rows]},
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(markdown)
+    log(f"wrote {results / stem}.md and .json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
