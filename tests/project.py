@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -102,6 +109,31 @@ class Project:
         self.run("git", "add", "--all")
         self.run("git", "commit", "--quiet", "--no-verify", "-m", message)
 
+    @contextmanager
+    def serving(self, timeout: float = 60) -> Iterator[str]:
+        """`make serve` on a free loopback port; yields its base URL, then stops it."""
+        port = free_port()
+        env = {**project_env(), "HOST": "127.0.0.1", "PORT": str(port)}
+        server = subprocess.Popen(
+            ["make", "serve"],
+            cwd=self.path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while get_json(f"{url}/health")[0] != 200:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"make serve did not start: {server.stderr.read()}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
     def files(self) -> set[str]:
         """Every file below the project, relative, ignoring tool and runtime output."""
         skip = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
@@ -110,6 +142,32 @@ class Project:
             for path in self.path.rglob("*")
             if path.is_file() and not skip.intersection(path.relative_to(self.path).parts)
         }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get_json(url: str) -> tuple[int, Any]:
+    """GET `url`: (status, decoded body), or (0, None) when nothing listens yet."""
+    return _request(urllib.request.Request(url))
+
+
+def post_json(url: str, body: bytes) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    return _request(urllib.request.Request(url, data=body, headers=headers, method="POST"))
+
+
+def _request(request: urllib.request.Request) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except (urllib.error.URLError, ConnectionError):
+        return 0, None
 
 
 def check_jsonschema(path: Path, builtin_schema: str) -> None:

@@ -7,10 +7,12 @@ installed once (class-scoped fixture) and the tests then run its commands in ord
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.matrix import Variant, variants
-from tests.project import Project, check_jsonschema, render
+from tests.project import Project, check_jsonschema, get_json, post_json, render
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +46,9 @@ class GeneratedProject:
     variant: Variant
 
     @pytest.fixture(scope="class")
-    def project(self, template, tmp_path_factory) -> tuple[Variant, Project]:
-        variant = self.variant
+    @classmethod
+    def project(cls, template, tmp_path_factory) -> tuple[Variant, Project]:
+        variant = cls.variant
         path = tmp_path_factory.mktemp(variant.id) / "project"
         generated = render(template, path, **variant.data)
         generated.git_commit_all("Render the template")
@@ -127,6 +130,20 @@ class GeneratedProject:
         needs(variant, "ci")
         generated.run(".venv/bin/pre-commit", "validate-config")
         generated.run(".venv/bin/pre-commit", "run", "--all-files")
+
+    def test_make_serve_answers_on_the_configured_port(self, project):
+        variant, generated = project
+        needs(variant, "online")
+        with generated.serving() as url:
+            assert get_json(f"{url}/health") == (200, {"status": "ok"})
+            status, ready = get_json(f"{url}/ready")
+            assert status == 200 and ready["model_version"] == "1"
+            example = (generated.path / "examples" / "request.json").read_bytes()
+            status, answer = post_json(f"{url}/predict", example)
+            assert status == 200 and answer["predictions"] in ([0], [1])
+            status, refused = post_json(f"{url}/predict", b'{"instances": [{"mean_radius": "x"}]}')
+            assert status == 422 and "mean_radius" in json.dumps(refused)
+            assert get_json(f"{url}/health")[0] == 200, "a refused request leaves the service up"
 
 
 for _variant in variants():
