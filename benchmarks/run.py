@@ -122,7 +122,7 @@ def main() -> int:
     info["wall_seconds"] = round(time.perf_counter() - started, 1)
     serving_info = info.get("serving", {})
     header = (
-        f"`make bench`{' (BENCH_QUICK=1)' if QUICK else ''} on {info['nproc']} × {info['cpu']}, "
+        f"`make bench`{' (BENCH_QUICK=1)' if QUICK else ''} on {info['nproc']} x {info['cpu']}, "
         f"Python {info['python']}; rounds {ROUNDS}; wrk {LOAD.connections} connections, "
         f"{LOAD.threads} threads, {LOAD.seconds} s; {serving_info.get('pinning', 'no serving')}; "
         f"predictions agree: {serving_info.get('predictions_agree', '—')}; load average "

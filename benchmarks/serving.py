@@ -191,7 +191,9 @@ def write_bodies(project: Path, work: Path) -> dict[tuple[str, int], Path]:
     for count in ROW_COUNTS:
         rows = table["data"][:count]
         formats = {
-            "instances": {"instances": [dict(zip(table["columns"], row)) for row in rows]},
+            "instances": {
+                "instances": [dict(zip(table["columns"], row, strict=True)) for row in rows]
+            },
             "dataframe_split": {"dataframe_split": {"columns": table["columns"], "data": rows}},
         }
         for name, body in formats.items():

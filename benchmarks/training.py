@@ -71,7 +71,7 @@ def bench(project: Path, work: Path, rounds: int) -> list[Row]:
             "s",
             seconds,
             [("`make train`", make_train)],
-            note="cumulative, from python -X importtime; ratio = share of make train",
+            note="python -X importtime, cumulative; ratio = share of make train",
         )
         for name, seconds in imports.items()
     ]
