@@ -102,29 +102,23 @@ def bench(template: Path, work: Path, rounds: int) -> list[Row]:
             if round_ >= 0:
                 update_times[name].append(seconds)
 
-    floor_copy, floor_update = median(copy_times[FLOOR_LABEL]), median(update_times[FLOOR_LABEL])
-    rows = [
+    return rows_against_floor(copy_times, "copy {}", "copy " + FLOOR_LABEL) + rows_against_floor(
+        update_times, "update level 1 → {}", "no-op update " + FLOOR_LABEL
+    )
+
+
+def rows_against_floor(times: dict[str, list[float]], label: str, floor_label: str) -> list[Row]:
+    """One row per measured variant, each with the floor's median as its baseline."""
+    floor = median(times[FLOOR_LABEL])
+    return [
         Row(
             "render",
-            f"copy {name}",
+            label.format(name),
             "s",
-            median(times),
-            [("copy " + FLOOR_LABEL, floor_copy)],
-            samples=times,
+            median(samples),
+            [(floor_label, floor)],
+            samples=samples,
         )
-        for name, times in copy_times.items()
+        for name, samples in times.items()
         if name != FLOOR_LABEL
     ]
-    rows += [
-        Row(
-            "render",
-            f"update level 1 → {name}",
-            "s",
-            median(times),
-            [("no-op update " + FLOOR_LABEL, floor_update)],
-            samples=times,
-        )
-        for name, times in update_times.items()
-        if name != FLOOR_LABEL
-    ]
-    return rows
