@@ -33,7 +33,10 @@ demo: dev ## render a level-1 demo project into ./demo, set it up and train a tr
 
 .PHONY: test
 test: dev ## run the whole test suite (renders and runs every level)
-	$(UV) run pytest -n auto --dist loadscope $(PYTEST_ARGS)
+	@mkdir -p .bench
+	@start=$$(date +%s); \
+	$(UV) run pytest -n auto --dist loadscope $(PYTEST_ARGS) && \
+	{ [ -n "$(PYTEST_ARGS)" ] || echo $$(( $$(date +%s) - start )) > .bench/suite-seconds; }
 
 .PHONY: test-fast
 test-fast: dev ## run the fast tests only (no generated-project installs)

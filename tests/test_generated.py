@@ -8,6 +8,7 @@ installed once (class-scoped fixture) and the tests then run its commands in ord
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -85,6 +86,19 @@ class GeneratedProject:
             "print(json.dumps(mlflow.MlflowClient().get_registered_model(MODEL_NAME).aliases))"
         )
         assert aliases == {"champion": 1, "challenger": 1}
+
+    def test_stages_also_run_one_by_one(self, project):
+        variant, generated = project
+        needs(variant, "pipeline")
+        command = [".venv/bin/" + variant.package_name]
+        assert "data/prepared/train.csv" in generated.run(*command, "prepare")
+        trained = re.search(r"Trained and tracked run (\w+)", generated.run(*command, "train"))
+        run_id = trained.group(1)
+        assert "Gate passed: accuracy" in generated.run(*command, "evaluate", "--run-id", run_id)
+        registered = generated.run(*command, "register", "--run-id", run_id)
+        assert "Registered version 2 " in registered and "as challenger" in registered
+        missing = generated.run(*command, "evaluate", "--run-id", "nosuchrun", check=False)
+        assert "error: No run 'nosuchrun'" in missing and "Traceback" not in missing
 
     def test_predict_writes_predictions(self, project):
         _, generated = project
