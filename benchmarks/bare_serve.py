@@ -1,6 +1,9 @@
 """Baseline of the project's service: FastAPI, the same model, predict, no validation.
 
-Run with a project's interpreter from the project directory (MODEL_URI, PORT).
+The practical limit for a FastAPI service of this model: the JSON rows become a DataFrame
+and go to `model.predict`, with the uvicorn settings of the project's service (one
+worker, httptools and uvloop from uvicorn[standard], no access log). Run with a
+project's interpreter from the project directory (MODEL_URI, PORT).
 """
 
 import os
@@ -26,4 +29,5 @@ async def predict(request: Request) -> dict[str, list[float]]:
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), workers=1)
+    port = int(os.environ["PORT"])
+    uvicorn.run(app, host="127.0.0.1", port=port, workers=1, access_log=False)

@@ -106,6 +106,7 @@ FEATURE_FILES: dict[str, set[str]] = {
     "online": {
         "src/{pkg}/serve.py",
         "src/{pkg}/schema.py",
+        "src/{pkg}/scoring.py",
         "examples/request.json",
         "tests/test_serve.py",
     },
