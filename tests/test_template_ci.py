@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from extensions.ladder import AVAILABLE_LEVELS
+from tests.project import project_env
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
@@ -55,14 +53,13 @@ def test_levels_code_prints_the_ladder_levels() -> None:
     assert json.loads(result.stdout) == sorted(AVAILABLE_LEVELS)
 
 
-@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("uv") is None, reason="no uv")
 def test_levels_step_writes_the_matrix_output(tmp_path: Path) -> None:
     output = tmp_path / "github_output"
     step = levels_step()
     subprocess.run(
         ["bash", "-euo", "pipefail", "-c", step["run"]],
         cwd=ROOT,
-        env={**os.environ, **step["env"], "GITHUB_OUTPUT": str(output)},
+        env={**project_env(), **step["env"], "GITHUB_OUTPUT": str(output)},
         check=True,
     )
     key, _, value = output.read_text(encoding="utf-8").strip().partition("=")
