@@ -30,7 +30,7 @@ LEVEL_ADDS: dict[int, str] = {
     1: "a training script with MLflow tracking on an embedded SQLite store, batch "
     "prediction, tests and a Makefile",
     2: "pipeline stages with an evaluation gate, the MLflow model registry with "
-    "champion/challenger aliases, GitHub Actions CI, pre-commit and, if chosen, an "
+    "champion/challenger aliases, GitHub Actions CI, pre-commit and an optional "
     "online FastAPI service",
     3: "a DVC pipeline with a data remote, data validation, a Dockerfile, a CD workflow "
     "with approval, model cards and a tamper-evident audit trail",
