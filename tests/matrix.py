@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import glob
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -10,12 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from extensions.ladder import AVAILABLE_LEVELS, Features, features_for
+from extensions.ladder import AVAILABLE_LEVELS, Features, default_python, features_for
 
 ROOT = Path(__file__).resolve().parents[1]
+PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
 
 # Other axes are cycled over the variants rather than multiplied: each name checks the
-# rendered code stays formatted whatever the length of the package name.
+# rendered code stays formatted whatever the length of the package name, and each
+# Python (of those this machine has) sets up and tests a project of its own.
 PROJECT_NAMES = ("Churn Model", "Customer Lifetime Value Forecasting Service", "Fraud")
 
 
@@ -55,15 +60,46 @@ class Variant:
         return {"mlops_level": self.level, "serving": self.serving, **self.answers}
 
 
+@cache
+def pythons() -> dict[str, str]:
+    """The python_version choices this machine has an interpreter for: version -> path."""
+    found = {}
+    for version in choice_values("python_version"):
+        pattern = PYENV_VERSIONS / f"{version}.*" / "bin" / f"python{version}"
+        candidates = [*sorted(glob.glob(str(pattern))), shutil.which(f"python{version}")]
+        usable = [path for path in candidates if path and _runs(path)]
+        if usable:
+            found[version] = usable[0]
+    return found
+
+
+def _runs(interpreter: str) -> bool:
+    return subprocess.run([interpreter, "--version"], capture_output=True).returncode == 0
+
+
 def variants() -> list[Variant]:
     """Every level, times the serving choice where the level asks it."""
-    found = []
-    for level in AVAILABLE_LEVELS:
-        servings = choice_values("serving") if features_for(level).serving_choice else ["batch"]
-        for serving in servings:
-            name = PROJECT_NAMES[len(found) % len(PROJECT_NAMES)]
-            found.append(Variant(level, serving, {"project_name": name}))
-    return found
+    axes = [
+        (level, serving)
+        for level in AVAILABLE_LEVELS
+        for serving in (
+            choice_values("serving") if features_for(level).serving_choice else ["batch"]
+        )
+    ]
+    versions = sorted(pythons()) or [default_python()]
+    last = max(len(axes) - 1, 1)
+    return [
+        Variant(
+            level,
+            serving,
+            {
+                "project_name": PROJECT_NAMES[index % len(PROJECT_NAMES)],
+                # spread over the Pythons, the oldest and the newest included
+                "python_version": versions[index * (len(versions) - 1) // last],
+            },
+        )
+        for index, (level, serving) in enumerate(axes)
+    ]
 
 
 def params() -> list[Any]:

@@ -21,6 +21,8 @@ from typing import Any
 
 from copier import run_copy, run_update
 
+from tests.matrix import pythons
+
 # Generated projects share one uv cache, so every `make setup` links packages in seconds.
 UV_CACHE = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")
 # Variables of the caller's own environment that would leak into a generated project.
@@ -61,12 +63,17 @@ def render(template: Path, dst: Path, **data: Any) -> Project:
         quiet=True,
         vcs_ref="HEAD",
     )
-    return Project(dst)
+    return Project(dst, pythons().get(data.get("python_version", "")))
 
 
 @dataclass
 class Project:
     path: Path
+    interpreter: str | None = None  # the Python `make setup` builds .venv from
+
+    def env(self) -> dict[str, str]:
+        extra = {"UV_PYTHON": self.interpreter} if self.interpreter else {}
+        return {**project_env(), **extra}
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -83,7 +90,7 @@ class Project:
         result = subprocess.run(
             command,
             cwd=self.path,
-            env=project_env(),
+            env=self.env(),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -113,7 +120,7 @@ class Project:
     def serving(self, timeout: float = 60) -> Iterator[str]:
         """`make serve` on a free loopback port; yields its base URL, then stops it."""
         port = free_port()
-        env = {**project_env(), "HOST": "127.0.0.1", "PORT": str(port)}
+        env = {**self.env(), "HOST": "127.0.0.1", "PORT": str(port)}
         server = subprocess.Popen(
             ["make", "serve"],
             cwd=self.path,

@@ -62,6 +62,15 @@ class GeneratedProject:
         output = generated.make("test")
         assert " passed" in output and "failed" not in output
 
+    def test_environment_runs_the_chosen_python(self, project):
+        variant, generated = project
+        version = generated.run(".venv/bin/python", "--version").split()[1]
+        assert version.startswith(variant.answers["python_version"] + ".")
+        assert (
+            f'requires-python = ">={variant.answers["python_version"]}"'
+            in (generated.path / "pyproject.toml").read_text()
+        )
+
     def test_train_tracks_a_run_with_params_metrics_plots_and_model(self, project):
         variant, generated = project
         generated.make("train")
