@@ -6,22 +6,27 @@ import re
 
 import pytest
 
-from tests.matrix import expected_files, params, variants
-from tests.project import render
+from tests.matrix import Variant, expected_files, params, variants
+from tests.project import Project, render
 
 RESIDUE = re.compile(r"(?<!\$)\{\{|\{%|\{#|\.jinja\b")
 
 
-@pytest.mark.parametrize("variant", params())
-def test_renders_exact_file_set(template, tmp_path, variant):
-    project = render(template, tmp_path / "project", **variant.data)
+@pytest.fixture(scope="module", params=params())
+def rendered(request, template, tmp_path_factory) -> tuple[Variant, Project]:
+    """Each variant rendered once for the checks below."""
+    variant = request.param
+    return variant, render(template, tmp_path_factory.mktemp(variant.id), **variant.data)
+
+
+def test_renders_exact_file_set(rendered):
+    variant, project = rendered
     package = project.answers["package_name"]
     assert project.files() == expected_files(variant.features, package)
 
 
-@pytest.mark.parametrize("variant", params())
-def test_no_template_residue(template, tmp_path, variant):
-    project = render(template, tmp_path / "project", **variant.data)
+def test_no_template_residue(rendered):
+    _, project = rendered
     leftovers = [
         f"{path}: {match.group()!r}"
         for path in sorted(project.files())
@@ -32,9 +37,8 @@ def test_no_template_residue(template, tmp_path, variant):
     assert not leftovers
 
 
-@pytest.mark.parametrize("variant", params())
-def test_answers_file_records_the_level(template, tmp_path, variant):
-    project = render(template, tmp_path / "project", **variant.data)
+def test_answers_file_records_the_level(template, rendered):
+    variant, project = rendered
     answers = project.answers
     assert answers["mlops_level"] == variant.level
     assert answers["_src_path"] == str(template)
