@@ -9,12 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import yaml
-
 from benchmarks.common import (
     COPIER,
     PROJECT_NAME,
-    ROOT,
     Row,
     copier_data,
     git_commit_all,
@@ -24,22 +21,23 @@ from benchmarks.common import (
     run,
     timed,
 )
-from extensions.ladder import AVAILABLE_LEVELS, features_for
+from tests.matrix import variants as test_variants
 
 FLOOR_LABEL = "one-file template"
 
 
 def variants() -> dict[str, dict[str, str]]:
-    """Every available level, and each serving choice where the level asks for one."""
-    questions = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    servings = list(questions["serving"]["choices"].values())
+    """Every available level, and each serving choice where the level asks for one.
+
+    The same level and serving axes as the template's test matrix, with default answers.
+    """
     found: dict[str, dict[str, str]] = {}
-    for level in AVAILABLE_LEVELS:
-        if features_for(level).serving_choice:
-            for serving in servings:
-                found[f"level {level} {serving}"] = {"mlops_level": str(level), "serving": serving}
+    for variant in test_variants():
+        if variant.features.serving_choice:
+            name, answers = f"level {variant.level} {variant.serving}", {"serving": variant.serving}
         else:
-            found[f"level {level}"] = {"mlops_level": str(level)}
+            name, answers = f"level {variant.level}", {}
+        found[name] = {"mlops_level": str(variant.level), **answers}
     return found
 
 

@@ -56,7 +56,6 @@ class Features:
     ci: bool  # GitHub Actions CI and pre-commit
     serving_choice: bool  # the `serving` question is asked
     online: bool  # FastAPI service and `make serve`
-    batch: bool  # `predict` scores a CSV (every level has it)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,7 +80,6 @@ def features_for(level: int, serving: str = "batch") -> Features:
         ci=automated,
         serving_choice=automated,
         online=automated and serving == "online",
-        batch=True,
     )
 
 

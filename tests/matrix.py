@@ -10,10 +10,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
 
-from extensions.ladder import AVAILABLE_LEVELS, Features, default_python, features_for
+from extensions.ladder import (
+    AVAILABLE_LEVELS,
+    Features,
+    LadderGlobals,
+    default_python,
+    features_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
@@ -25,9 +32,21 @@ PROJECT_NAMES = ("Churn Model", "Customer Lifetime Value Forecasting Service", "
 
 
 @cache
+def copier_config() -> dict[str, Any]:
+    """copier.yml as data: the template's settings and its questions."""
+    return yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+
+
 def questions() -> dict[str, Any]:
-    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    return {name: spec for name, spec in config.items() if not name.startswith("_")}
+    return {name: spec for name, spec in copier_config().items() if not name.startswith("_")}
+
+
+def render_jinja(source: str, **context: Any) -> str:
+    """Render a snippet of copier.yml or template/ with the template's own extension."""
+    environment = jinja2.Environment(
+        extensions=[LadderGlobals], keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+    )
+    return environment.from_string(source).render(**context)
 
 
 def choice_values(question: str) -> list[Any]:
@@ -50,10 +69,6 @@ class Variant:
     @property
     def features(self) -> Features:
         return features_for(self.level, self.serving)
-
-    @property
-    def package_name(self) -> str:
-        return "_".join(self.answers["project_name"].lower().split())
 
     @property
     def data(self) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jinja2
 import pytest
 import yaml
 
@@ -20,8 +19,7 @@ from extensions.ladder import (
     RULES,
     features_for,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.matrix import ROOT, expected_files, questions, render_jinja
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +45,7 @@ def page_text(site: Path, page: str) -> str:
 
 
 def question_names() -> list[str]:
-    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    return [name for name in config if not name.startswith("_")]
+    return list(questions())
 
 
 def test_every_marker_is_filled_and_hooks_stay_private(site: Path) -> None:
@@ -94,11 +91,6 @@ TEMPLATE = ROOT / "template"
 UPGRADE_COMMAND = "copier update --trust --defaults --data mlops_level="
 
 
-def render_text(source: str, **context: object) -> str:
-    environment = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    return environment.from_string(source).render(**context)
-
-
 def template_context(level: int, serving: str = "batch") -> dict[str, object]:
     return {
         "features": features_for(level, serving),
@@ -109,21 +101,12 @@ def template_context(level: int, serving: str = "batch") -> dict[str, object]:
 
 
 def rendered_files(level: int, serving: str = "batch") -> set[str]:
-    """The project's file paths at a level, rendered from the template's file names."""
-    context = template_context(level, serving)
-    found = set()
-    for path in TEMPLATE.rglob("*"):
-        if not path.is_file():
-            continue
-        parts = [render_text(part, **context) for part in path.relative_to(TEMPLATE).parts]
-        parts[-1] = parts[-1].removesuffix(".jinja")
-        if all(parts):  # copier skips a file when a part of its path renders empty
-            found.add("/".join(parts))
-    return found
+    """The project's file paths at a level (the set the render tests check)."""
+    return expected_files(features_for(level, serving), "pkg")
 
 
 def make_targets(level: int, serving: str = "batch") -> set[str]:
-    makefile = render_text(
+    makefile = render_jinja(
         (TEMPLATE / "Makefile.jinja").read_text(encoding="utf-8"),
         **template_context(level, serving),
     )
@@ -132,9 +115,8 @@ def make_targets(level: int, serving: str = "batch") -> set[str]:
 
 def validator_message(level: int, previous: int | None) -> str:
     """The mlops_level validator's message, rendered the way copier renders it."""
-    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    message = render_text(
-        config["mlops_level"]["validator"],
+    message = render_jinja(
+        questions()["mlops_level"]["validator"],
         mlops_level=level,
         levels=LEVELS,
         available_levels=AVAILABLE_LEVELS,
@@ -166,7 +148,7 @@ def test_level_2_page_names_every_file_and_make_target_it_adds(site: Path) -> No
 
 def test_level_2_page_shows_the_gate_as_rendered(site: Path) -> None:
     params = yaml.safe_load(
-        render_text(
+        render_jinja(
             (TEMPLATE / "params.yaml.jinja").read_text(encoding="utf-8"), **template_context(2)
         )
     )

@@ -91,7 +91,7 @@ class GeneratedProject:
         assert "Registered version 1 " in output and "as champion" in output
         aliases = generated.python(
             "import json, mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db');"
-            f"from {variant.package_name}.config import MODEL_NAME;"
+            f"from {generated.answers['package_name']}.config import MODEL_NAME;"
             "print(json.dumps(mlflow.MlflowClient().get_registered_model(MODEL_NAME).aliases))"
         )
         assert aliases == {"champion": 1, "challenger": 1}
@@ -99,7 +99,7 @@ class GeneratedProject:
     def test_stages_also_run_one_by_one(self, project):
         variant, generated = project
         needs(variant, "pipeline")
-        command = [".venv/bin/" + variant.package_name]
+        command = [".venv/bin/" + generated.answers["package_name"]]
         assert "data/prepared/train.csv" in generated.run(*command, "prepare")
         trained = re.search(r"Trained and tracked run (\w+)", generated.run(*command, "train"))
         run_id = trained.group(1)

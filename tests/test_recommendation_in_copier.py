@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import yaml
-from jinja2 import Environment
 
-from extensions.ladder import LadderGlobals, recommend
-from tests.matrix import ROOT
+from extensions.ladder import recommend
+from tests.matrix import copier_config, render_jinja
 from tests.project import render
 
 ASSESSMENT = {
@@ -16,15 +14,6 @@ ASSESSMENT = {
     "release_cadence": "monthly",
     "compliance": False,
 }
-
-
-def copier_config() -> dict:
-    return yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-
-
-def render_string(source: str, **context) -> str:
-    environment = Environment(extensions=[LadderGlobals])
-    return environment.from_string(source).render(**context)
 
 
 def test_default_level_is_the_recommendation(template, tmp_path):
@@ -47,7 +36,7 @@ def test_without_assessment_the_default_is_level_one(template, tmp_path):
 
 def test_level_help_shows_the_recommendation_and_reason():
     level, reason = recommend(**ASSESSMENT)
-    help_text = render_string(
+    help_text = render_jinja(
         copier_config()["mlops_level"]["help"], assess_maturity=True, **ASSESSMENT
     )
     assert f"Recommended: {level}, because {reason}" in help_text
@@ -56,7 +45,7 @@ def test_level_help_shows_the_recommendation_and_reason():
 @pytest.mark.parametrize(("chosen", "warned"), [(1, False), (2, False), (3, True), (4, True)])
 def test_after_copy_message_warns_two_levels_above_the_recommendation(chosen, warned):
     solo = {"team_size": "solo", "project_stage": "research", "release_cadence": "rarely"}
-    message = render_string(
+    message = render_jinja(
         copier_config()["_message_after_copy"],
         project_name="Churn",
         mlops_level=chosen,
