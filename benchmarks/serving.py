@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import BENCH, MODEL_NAME, PACKAGE, Row, child_env, log, median, run
+from tests.project import free_port
 
 MODEL_URI = f"models:/{MODEL_NAME}@champion"
 OURS, MLFLOW, BARE = "ours", "mlflow models serve", "bare FastAPI"
@@ -86,12 +86,6 @@ def cpu_pins() -> tuple[list[str], list[str], str]:
     if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         return ["taskset", "-c", "1"], ["taskset", "-c", "0"], "server on CPU 1, wrk on CPU 0"
     return [], [], "not pinned (taskset or a second CPU missing)"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def http(url: str, body: bytes | None = None) -> bytes:
