@@ -27,18 +27,17 @@ FLOOR_LABEL = "one-file template"
 
 
 def variants() -> dict[str, dict[str, str]]:
-    """Every available level, and each serving choice where the level asks for one.
+    """The test matrix's variants (every built level, its tier-gated answers), by name.
 
-    The same level and serving axes as the template's test matrix, with default answers.
+    The same levels and answers as the template's tests, with default identity answers.
     """
-    found: dict[str, dict[str, str]] = {}
-    for variant in test_variants():
-        if variant.features.serving_choice:
-            name, answers = f"level {variant.level} {variant.serving}", {"serving": variant.serving}
-        else:
-            name, answers = f"level {variant.level}", {}
-        found[name] = {"mlops_level": str(variant.level), **answers}
-    return found
+    return {
+        " ".join(["level", str(variant.level), *(str(value) for _, value in variant.choices)]): {
+            "mlops_level": str(variant.level),
+            **{question: str(value) for question, value in variant.choices},
+        }
+        for variant in test_variants()
+    }
 
 
 def floor_template(work: Path) -> Path:

@@ -1,8 +1,17 @@
-"""The MLOps ladder: levels, the features each level adds, and the level recommendation.
+"""The MLOps ladder: the feature table, this release's facts and the level recommendation.
 
-This module is the single source of truth for "what does level N give". Copier loads
-the two Jinja extensions at the bottom (see ``_jinja_extensions`` in copier.yml); the
-template's tests import the plain functions directly.
+This module is the single source of truth for "what does level N give". It has four
+parts, each stated once:
+
+- the feature table: what each level adds, what each answer adds, what each feature
+  needs (checked when the module loads);
+- the project's flags, derived from its answers: ``has.online``, ``has.registry``...;
+- facts about this release of the template: which levels it builds, the next level,
+  whether a question is asked;
+- the level recommendation and the answer checks.
+
+Copier loads the two Jinja extensions at the bottom (``_jinja_extensions`` in
+copier.yml); the template's tests and docs import the plain functions.
 """
 
 from __future__ import annotations
@@ -10,7 +19,9 @@ from __future__ import annotations
 import keyword
 import re
 import sys
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +31,39 @@ from jinja2 import pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
+COPIER_YML = Path(__file__).resolve().parents[1] / "copier.yml"
+
+
+@cache
+def copier_config() -> dict[str, Any]:
+    """copier.yml as data: the template's settings and its questions."""
+    return yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
+
+
+def questions() -> dict[str, dict[str, Any]]:
+    """The questions of copier.yml, by name (settings starting with `_` left out)."""
+    return {name: spec for name, spec in copier_config().items() if not name.startswith("_")}
+
+
+def choices(question: str) -> list[Any]:
+    """The values a question accepts, in copier.yml's order."""
+    given = questions()[question]["choices"]
+    return list(given.values()) if isinstance(given, dict) else list(given)
+
+
+def default(question: str) -> Any:
+    """A question's default as copier.yml states it (None when it is computed)."""
+    value = questions()[question].get("default")
+    return None if isinstance(value, str) and "{{" in value else value
+
+
 LEVELS: dict[int, str] = {
     1: "Scripted",
     2: "Automated",
     3: "Governed",
     4: "Self-optimising",
 }
-LEVEL_ADDS: dict[int, str] = {
+LEVEL_SUMMARY: dict[int, str] = {
     1: "a training script with MLflow tracking on an embedded SQLite store, batch "
     "prediction, tests and a Makefile",
     2: "pipeline stages with an evaluation gate, the MLflow model registry with "
@@ -38,52 +75,185 @@ LEVEL_ADDS: dict[int, str] = {
     "alerts, a Grafana dashboard and Kubernetes manifests",
 }
 MIN_LEVEL, MAX_LEVEL = min(LEVELS), max(LEVELS)
-# Levels whose machinery this version of the template renders; the rest are refused.
-AVAILABLE_LEVELS = (1, 2)
-SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
-FALLBACK_PYTHON = "3.12"
+
+
+# --- The feature table ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Features:
-    """What a rendered project contains. Templates test these flags, never the level."""
+class Feature:
+    """One piece of machinery a project can have: what it gives and what it needs."""
 
-    level: int
-    level_name: str
-    next_level: int | None
-    pipeline: bool  # prepare/evaluate/register stages and `make pipeline`
-    registry: bool  # MLflow model registry with aliases
-    ci: bool  # GitHub Actions CI and pre-commit
-    serving_choice: bool  # the `serving` question is asked
-    online: bool  # FastAPI service and `make serve`
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    gives: str
+    requires: tuple[str, ...] = ()
 
 
-def features_for(level: int, serving: str = "batch") -> Features:
-    """Derive the feature flags from the answers.
+FEATURES: dict[str, Feature] = {
+    "pipeline": Feature("prepare, evaluate and register stages with an evaluation gate"),
+    "registry": Feature(
+        "the MLflow model registry with champion and challenger aliases",
+        requires=("pipeline",),
+    ),
+    "ci": Feature("a GitHub Actions CI workflow and pre-commit hooks"),
+    "online": Feature("a FastAPI service for online predictions", requires=("registry",)),
+}
 
-    A question skipped by ``when`` still puts its default in the context, so every
-    choice that only exists from some level on is gated on the level here.
+# What each level adds to the one below; level 1 is the base every project has.
+LEVEL_FEATURES: dict[int, tuple[str, ...]] = {
+    1: (),
+    2: ("pipeline", "registry", "ci"),
+    3: (),
+    4: (),
+}
+
+# What an answer adds, from the level where its question is asked (ASKED_FROM).
+CHOICE_FEATURES: dict[tuple[str, Any], tuple[str, ...]] = {
+    ("serving", "online"): ("online",),
+}
+
+
+class FeatureTableError(Exception):
+    """The feature table contradicts itself; the message says where."""
+
+
+def level_of(feature: str) -> int:
+    """The lowest level at which a project can have `feature`."""
+    for level, names in LEVEL_FEATURES.items():
+        if feature in names:
+            return level
+    for (question, _), names in CHOICE_FEATURES.items():
+        if feature in names:
+            return ASKED_FROM[question]
+    raise FeatureTableError(f"feature {feature!r} is added by no level and no answer")
+
+
+def _guaranteed_with(feature: str) -> set[str]:
+    """The features every project that has `feature` has too."""
+    level = level_of(feature)
+    below = {name for lower in LEVELS if lower <= level for name in LEVEL_FEATURES[lower]}
+    same_answer = {name for names in CHOICE_FEATURES.values() if feature in names for name in names}
+    return below | same_answer
+
+
+def check_feature_table() -> None:
+    """Every named feature exists once, and needs only what is there at its level or below."""
+    added = [name for names in LEVEL_FEATURES.values() for name in names] + [
+        name for names in CHOICE_FEATURES.values() for name in names
+    ]
+    for name in added:
+        if name not in FEATURES:
+            raise FeatureTableError(f"feature {name!r} is added but not described in FEATURES")
+        if added.count(name) > 1:
+            raise FeatureTableError(f"feature {name!r} is added in more than one place")
+    for name, feature in FEATURES.items():
+        if name not in added:
+            raise FeatureTableError(f"feature {name!r} is described but nothing adds it")
+        for needed in feature.requires:
+            if needed not in FEATURES:
+                raise FeatureTableError(f"{name!r} requires {needed!r}, which is no feature")
+            if needed not in _guaranteed_with(name):
+                raise FeatureTableError(
+                    f"{name!r} (from level {level_of(name)}) requires {needed!r}, "
+                    f"which a level-{level_of(name)} project does not always have"
+                )
+    for question, value in CHOICE_FEATURES:
+        if question not in ASKED_FROM:
+            raise FeatureTableError(f"{question!r} adds features but has no ASKED_FROM level")
+        if value not in choices(question):
+            raise FeatureTableError(f"{question}={value!r} is not a choice in copier.yml")
+
+
+# --- A project's flags -----------------------------------------------------------------
+
+
+class UnknownFeatureError(LookupError):
+    """A template asked for a feature the table does not have (a typo, usually)."""
+
+
+@dataclass(frozen=True)
+class Has:
+    """The features of one project: ``has.online`` is true when it has the online service.
+
+    Templates switch files and blocks on these flags, never on the level itself. Asking
+    for a feature the table does not have is an error, not a silent false.
     """
-    level = int(level)
+
+    names: frozenset[str]
+
+    def __getattr__(self, name: str) -> bool:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name not in FEATURES:
+            raise UnknownFeatureError(
+                f"no feature named {name!r}; the features are {', '.join(FEATURES)}"
+            )
+        return name in self.names
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in FEATURES if name in self.names)
+
+
+def answer(question: str, answers: Mapping[str, Any]) -> Any:
+    """The answer to `question`, or its copier.yml default when there is none."""
+    value = answers.get(question)
+    return default(question) if value is None else value
+
+
+def project_level(answers: Mapping[str, Any]) -> int:
+    level = int(answers["mlops_level"])
     if level not in LEVELS:
         raise ValueError(f"mlops_level must be one of {sorted(LEVELS)}, got {level}")
-    automated = level >= 2
-    return Features(
-        level=level,
-        level_name=LEVELS[level],
-        next_level=level + 1 if level + 1 in AVAILABLE_LEVELS else None,
-        pipeline=automated,
-        registry=automated,
-        ci=automated,
-        serving_choice=automated,
-        online=automated and serving == "online",
-    )
+    return level
 
 
-# --- The level recommendation -------------------------------------------------------
+def project_has(answers: Mapping[str, Any]) -> Has:
+    """The flags of the project these answers describe.
+
+    A question skipped by ``when`` still puts its default among the answers, so an
+    answer adds its features only where its question is asked.
+    """
+    level = project_level(answers)
+    names = {name for lower in LEVELS if lower <= level for name in LEVEL_FEATURES[lower]}
+    for (question, value), added in CHOICE_FEATURES.items():
+        if asked(question, answers) and answer(question, answers) == value:
+            names.update(added)
+    return Has(frozenset(names))
+
+
+# --- This release of the template ------------------------------------------------------
+
+# Levels whose machinery this release renders; choosing another one is refused.
+BUILT_LEVELS = (1, 2)
+# The level from which each tier-gated question is asked.
+ASKED_FROM: dict[str, int] = {
+    "serving": 2,
+}
+SUPPORTED_PYTHONS: tuple[str, ...] = tuple(choices("python_version"))
+
+
+def asked(question: str, answers: Mapping[str, Any]) -> bool:
+    """Whether copier asks `question` of a project with these answers."""
+    return project_level(answers) >= ASKED_FROM[question]
+
+
+def next_level(level: int) -> int | None:
+    """The level a project can move up to with this release, if any."""
+    return int(level) + 1 if int(level) + 1 in BUILT_LEVELS else None
+
+
+def default_python() -> str:
+    """The Python running copier when the template supports it, else the newest supported."""
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return running if running in SUPPORTED_PYTHONS else SUPPORTED_PYTHONS[-1]
+
+
+check_feature_table()
+
+
+# --- The level recommendation ----------------------------------------------------------
 #
 # Rules are read top to bottom; the first whose conditions all hold wins. A condition
 # is an answer name and the set of values that satisfy it. The answers and their
@@ -132,23 +302,17 @@ RULES: list[tuple[dict[str, set[Any]], int, str]] = [
     ),
 ]
 NO_ASSESSMENT_REASON = "no assessment was answered; level 1 is the smallest start"
+ASSESSMENT = ("team_size", "project_stage", "release_cadence", "compliance")
 
 
-def recommend(
-    team_size: str = "solo",
-    project_stage: str = "research",
-    release_cadence: str = "rarely",
-    compliance: bool = False,
-) -> tuple[int, str]:
-    """Return the recommended level and a one-sentence reason."""
-    answers = {
-        "team_size": team_size,
-        "project_stage": project_stage,
-        "release_cadence": release_cadence,
-        "compliance": _as_bool(compliance),
-    }
+def recommend(answers: Mapping[str, Any]) -> tuple[int, str]:
+    """The recommended level and a one-sentence reason, from the assessment answers."""
+    if not _as_bool(answer("assess_maturity", answers)):
+        return MIN_LEVEL, NO_ASSESSMENT_REASON
+    given = {name: answer(name, answers) for name in ASSESSMENT}
+    given["compliance"] = _as_bool(given["compliance"])
     for conditions, level, reason in RULES:
-        if all(answers[name] in allowed for name, allowed in conditions.items()):
+        if all(given[name] in allowed for name, allowed in conditions.items()):
             return level, reason
     raise AssertionError("the last rule matches every answer")  # pragma: no cover
 
@@ -159,24 +323,16 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _recommendation(context: Any) -> tuple[int, str]:
-    if not _as_bool(context.get("assess_maturity", True)):
-        return MIN_LEVEL, NO_ASSESSMENT_REASON
-    return recommend(
-        context.get("team_size", "solo"),
-        context.get("project_stage", "research"),
-        context.get("release_cadence", "rarely"),
-        context.get("compliance", False),
-    )
-
-
-# --- Answer validation --------------------------------------------------------------
+# --- Answer checks ---------------------------------------------------------------------
 
 RESERVED_PACKAGE_NAMES = frozenset(
     {"src", "test", "tests", "docs", "site", "setup", "mlflow", "sklearn", "pandas"}
     | {"numpy", "yaml", "fastapi", "dvc", "evidently", "pandera", "pytest"}
 ) | frozenset(sys.stdlib_module_names)
 PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Long enough for three words; short enough that `from <package>.tracking.registry
+# import champion_uri` still reads as one natural line.
+MAX_PACKAGE_NAME = 32
 
 
 def package_name_error(name: str) -> str:
@@ -188,6 +344,11 @@ def package_name_error(name: str) -> str:
             f"package_name '{name}' is not a Python import name; use lowercase letters, "
             "digits and underscores, starting with a letter (e.g. churn_model)"
         )
+    if len(name) > MAX_PACKAGE_NAME:
+        return (
+            f"package_name '{name}' has {len(name)} characters; keep it to "
+            f"{MAX_PACKAGE_NAME} or fewer (e.g. {name[:MAX_PACKAGE_NAME].rstrip('_')})"
+        )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"package_name '{name}' is a Python keyword; choose another, e.g. {name}_model"
     if name in RESERVED_PACKAGE_NAMES:
@@ -198,13 +359,7 @@ def package_name_error(name: str) -> str:
     return ""
 
 
-def default_python() -> str:
-    """The Python running copier when the template supports it, else a supported one."""
-    running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return running if running in SUPPORTED_PYTHONS else FALLBACK_PYTHON
-
-
-# --- Jinja extensions ---------------------------------------------------------------
+# --- Jinja extensions ------------------------------------------------------------------
 
 
 @pass_context
@@ -221,18 +376,23 @@ def _previous_level(context: Context) -> int | None:
 
 @pass_context
 def _recommended_level(context: Context) -> int:
-    return _recommendation(context)[0]
-
-
-@pass_context
-def _default_level(context: Context) -> int:
-    """The recommendation, capped at the highest level this template version renders."""
-    return min(_recommendation(context)[0], max(AVAILABLE_LEVELS))
+    return recommend(context)[0]
 
 
 @pass_context
 def _recommendation_reason(context: Context) -> str:
-    return _recommendation(context)[1]
+    return recommend(context)[1]
+
+
+@pass_context
+def _default_level(context: Context) -> int:
+    """The recommendation, capped at the highest level this release builds."""
+    return min(recommend(context)[0], max(BUILT_LEVELS))
+
+
+@pass_context
+def _asked(context: Context, question: str) -> bool:
+    return asked(question, context)
 
 
 class LadderGlobals(Extension):
@@ -240,25 +400,25 @@ class LadderGlobals(Extension):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        environment.globals["default_python"] = default_python
-        environment.globals["recommended_level"] = _recommended_level
-        environment.globals["recommendation_reason"] = _recommendation_reason
-        environment.globals["level_features"] = features_for
-        environment.globals["previous_level"] = _previous_level
-        environment.globals["default_level"] = _default_level
-        environment.globals["available_levels"] = AVAILABLE_LEVELS
-        environment.globals["levels"] = LEVELS
-        environment.globals["level_adds"] = LEVEL_ADDS
+        environment.globals.update(
+            asked=_asked,
+            built_levels=BUILT_LEVELS,
+            default_level=_default_level,
+            default_python=default_python,
+            level_summary=LEVEL_SUMMARY,
+            levels=LEVELS,
+            next_level=next_level,
+            previous_level=_previous_level,
+            recommendation_reason=_recommendation_reason,
+            recommended_level=_recommended_level,
+        )
         environment.filters["package_name_error"] = package_name_error
 
 
 class LadderContext(ContextHook):
-    """Adds ``features`` (see Features) and ``recommendation`` to every rendered file."""
+    """Adds ``has``, the project's feature flags (see Has), to every rendered file."""
 
     def hook(self, context: dict[str, Any]) -> None:
-        level = context.get("mlops_level")
-        if str(level) not in {str(known) for known in LEVELS}:
+        if str(context.get("mlops_level")) not in {str(level) for level in LEVELS}:
             return  # not answered yet, or about to be refused by the validator
-        context["features"] = features_for(level, context.get("serving", "batch"))
-        level_recommended, reason = _recommendation(context)
-        context["recommended"] = {"level": level_recommended, "reason": reason}
+        context["has"] = project_has(context)

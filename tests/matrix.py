@@ -1,8 +1,9 @@
-"""The render matrix, derived from copier.yml and the level features in extensions/."""
+"""The render matrix, derived from copier.yml and the feature table in extensions/."""
 
 from __future__ import annotations
 
 import glob
+import itertools
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -12,33 +13,30 @@ from typing import Any
 
 import jinja2
 import pytest
-import yaml
 
 from extensions.ladder import (
-    AVAILABLE_LEVELS,
-    Features,
+    ASKED_FROM,
+    BUILT_LEVELS,
+    SUPPORTED_PYTHONS,
+    Has,
     LadderGlobals,
+    choices,
     default_python,
-    features_for,
+    project_has,
+    questions,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
 
+# Tier-gated questions whose answers change what the other answers render: every
+# combination of them is a variant of its own. The other tier-gated questions are cycled.
+INTERACTING = ("serving",)
 # Other axes are cycled over the variants rather than multiplied: each name checks the
-# rendered code stays formatted whatever the length of the package name, and each
-# Python (of those this machine has) sets up and tests a project of its own.
+# rendered code stays formatted whatever the length of the package name (the second one
+# makes a package name of exactly the longest allowed length), and each Python (of those
+# this machine has) sets up and tests a project of its own.
 PROJECT_NAMES = ("Churn Model", "Customer Lifetime Value Forecasting Service", "Fraud")
-
-
-@cache
-def copier_config() -> dict[str, Any]:
-    """copier.yml as data: the template's settings and its questions."""
-    return yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-
-
-def questions() -> dict[str, Any]:
-    return {name: spec for name, spec in copier_config().items() if not name.startswith("_")}
 
 
 def render_jinja(source: str, **context: Any) -> str:
@@ -49,37 +47,33 @@ def render_jinja(source: str, **context: Any) -> str:
     return environment.from_string(source).render(**context)
 
 
-def choice_values(question: str) -> list[Any]:
-    choices = questions()[question]["choices"]
-    return list(choices.values()) if isinstance(choices, dict) else list(choices)
-
-
 @dataclass(frozen=True)
 class Variant:
+    """One rendered project: a level and the tier-gated answers it is given."""
+
     level: int
-    serving: str = "batch"
-    answers: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    choices: tuple[tuple[str, Any], ...] = ()
+    identity: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def id(self) -> str:
-        if features_for(self.level, self.serving).serving_choice:
-            return f"L{self.level}-{self.serving}"
-        return f"L{self.level}"
+        """L1, L2-online, ...: the level and the value of each tier-gated answer."""
+        return "-".join([f"L{self.level}", *(str(value) for _, value in self.choices)])
 
     @property
-    def features(self) -> Features:
-        return features_for(self.level, self.serving)
+    def answers(self) -> dict[str, Any]:
+        return {"mlops_level": self.level, **dict(self.choices), **self.identity}
 
     @property
-    def data(self) -> dict[str, Any]:
-        return {"mlops_level": self.level, "serving": self.serving, **self.answers}
+    def has(self) -> Has:
+        return project_has(self.answers)
 
 
 @cache
 def pythons() -> dict[str, str]:
     """The python_version choices this machine has an interpreter for: version -> path."""
     found = {}
-    for version in choice_values("python_version"):
+    for version in SUPPORTED_PYTHONS:
         pattern = PYENV_VERSIONS / f"{version}.*" / "bin" / f"python{version}"
         candidates = [*sorted(glob.glob(str(pattern))), shutil.which(f"python{version}")]
         usable = [path for path in candidates if path and _runs(path)]
@@ -92,28 +86,45 @@ def _runs(interpreter: str) -> bool:
     return subprocess.run([interpreter, "--version"], capture_output=True).returncode == 0
 
 
-def variants() -> list[Variant]:
-    """Every level, times the serving choice where the level asks it."""
-    axes = [
-        (level, serving)
-        for level in AVAILABLE_LEVELS
-        for serving in (
-            choice_values("serving") if features_for(level).serving_choice else ["batch"]
-        )
+def level_choices(level: int) -> list[tuple[tuple[str, Any], ...]]:
+    """The tier-gated answers of the variants at `level`: interacting ones multiplied."""
+    gated = [question for question, since in ASKED_FROM.items() if since <= level]
+    multiplied = [
+        [(question, value) for value in choices(question)]
+        for question in gated
+        if question in INTERACTING
     ]
+    cycled = [
+        itertools.cycle([(question, value) for value in choices(question)])
+        for question in gated
+        if question not in INTERACTING
+    ]
+    return [
+        tuple(sorted(product + tuple(next(axis) for axis in cycled), key=_question_order))
+        for product in itertools.product(*multiplied)
+    ]
+
+
+def _question_order(pair: tuple[str, Any]) -> int:
+    return list(questions()).index(pair[0])
+
+
+def variants() -> list[Variant]:
+    """Every built level, times the tier-gated answers its questions combine into."""
+    axes = [(level, gated) for level in BUILT_LEVELS for gated in level_choices(level)]
     versions = sorted(pythons()) or [default_python()]
     last = max(len(axes) - 1, 1)
     return [
         Variant(
             level,
-            serving,
+            gated,
             {
                 "project_name": PROJECT_NAMES[index % len(PROJECT_NAMES)],
                 # spread over the Pythons, the oldest and the newest included
                 "python_version": versions[index * (len(versions) - 1) // last],
             },
         )
-        for index, (level, serving) in enumerate(axes)
+        for index, (level, gated) in enumerate(axes)
     ]
 
 
@@ -122,7 +133,8 @@ def params() -> list[Any]:
     return [pytest.param(variant, id=variant.id) for variant in variants()]
 
 
-# The files each feature brings; which level has which feature is extensions' business.
+# The files every project has, and the files each feature brings. Which level or
+# answer brings which feature is extensions.ladder's business, not this table's.
 BASE_FILES = {
     ".copier-answers.yml",
     ".gitignore",
@@ -136,10 +148,13 @@ BASE_FILES = {
     "src/{pkg}/cli.py",
     "src/{pkg}/config.py",
     "src/{pkg}/data.py",
+    "src/{pkg}/handover.py",
     "src/{pkg}/model.py",
     "src/{pkg}/predict.py",
-    "src/{pkg}/tracking.py",
     "src/{pkg}/train.py",
+    "src/{pkg}/tracking/__init__.py",
+    "src/{pkg}/tracking/artifacts.py",
+    "src/{pkg}/tracking/store.py",
     "tests/conftest.py",
     "tests/test_data.py",
     "tests/test_jobs.py",
@@ -147,26 +162,44 @@ BASE_FILES = {
 }
 FEATURE_FILES: dict[str, set[str]] = {
     "pipeline": {
-        "src/{pkg}/prepare.py",
-        "src/{pkg}/evaluate.py",
-        "src/{pkg}/pipeline.py",
-        "tests/test_pipeline.py",
+        "src/{pkg}/stages/__init__.py",
+        "src/{pkg}/stages/prepare.py",
+        "src/{pkg}/stages/evaluate.py",
+        "tests/test_stages.py",
     },
-    "registry": {"src/{pkg}/registry.py"},
+    "registry": {
+        "src/{pkg}/tracking/registry.py",
+        "src/{pkg}/stages/register.py",
+        "src/{pkg}/stages/pipeline.py",
+        "tests/test_registry.py",
+    },
     "ci": {".github/workflows/ci.yml", ".pre-commit-config.yaml"},
     "online": {
-        "src/{pkg}/serve.py",
-        "src/{pkg}/schema.py",
-        "src/{pkg}/scoring.py",
+        "src/{pkg}/serving/__init__.py",
+        "src/{pkg}/serving/app.py",
+        "src/{pkg}/serving/fastpath.py",
+        "src/{pkg}/serving/schema.py",
+        "src/{pkg}/serving/scoring.py",
         "examples/request.json",
-        "tests/test_serve.py",
+        "tests/test_serving.py",
     },
 }
 
 
-def expected_files(features: Features, package_name: str) -> set[str]:
+def expected_files(has: Has, package_name: str) -> set[str]:
     files = set(BASE_FILES)
-    for feature, paths in FEATURE_FILES.items():
-        if getattr(features, feature):
-            files |= paths
+    for feature in has:
+        files |= FEATURE_FILES.get(feature, set())
     return {path.format(pkg=package_name) for path in files}
+
+
+# The make targets every project has, and those each feature adds.
+BASE_TARGETS = {"help", "setup", "train", "predict", "test", "lint", "format", "ui"}
+FEATURE_TARGETS: dict[str, set[str]] = {
+    "registry": {"pipeline"},
+    "online": {"serve"},
+}
+
+
+def expected_targets(has: Has) -> set[str]:
+    return BASE_TARGETS.union(*(FEATURE_TARGETS.get(feature, set()) for feature in has))

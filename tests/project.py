@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,6 +25,10 @@ from tests.matrix import pythons
 
 # Generated projects share one uv cache, so every `make setup` links packages in seconds.
 UV_CACHE = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")
+# Creates an MLflow SQLite store (its tables) at the path given.
+CREATE_STORE = (
+    "import sys, mlflow; mlflow.MlflowClient(f'sqlite:///{sys.argv[1]}').search_experiments()"
+)
 # Variables of the caller's own environment that would leak into a generated project.
 LEAKY = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "MLFLOW_TRACKING_URI", "PYTHONDONTWRITEBYTECODE")
 
@@ -52,8 +56,8 @@ def project_env() -> dict[str, str]:
     return env
 
 
-def render(template: Path, dst: Path, **data: Any) -> Project:
-    """`copier copy --trust --defaults` with the given answers."""
+def render(template: Path, dst: Path, vcs_ref: str = "HEAD", **data: Any) -> Project:
+    """`copier copy --trust --defaults` of the template at `vcs_ref` with the given answers."""
     run_copy(
         str(template),
         dst,
@@ -61,7 +65,7 @@ def render(template: Path, dst: Path, **data: Any) -> Project:
         defaults=True,
         unsafe=True,
         quiet=True,
-        vcs_ref="HEAD",
+        vcs_ref=vcs_ref,
     )
     return Project(dst, pythons().get(data.get("python_version", "")))
 
@@ -81,16 +85,26 @@ class Project:
 
         return yaml.safe_load((self.path / ".copier-answers.yml").read_text(encoding="utf-8"))
 
-    def update(self, **data: Any) -> None:
-        """`copier update --trust --defaults` with the given answers."""
-        run_update(self.path, data=data, defaults=True, unsafe=True, quiet=True, overwrite=True)
+    def update(self, vcs_ref: str = "HEAD", **data: Any) -> None:
+        """`copier update --trust --defaults` to the template at `vcs_ref`, with the answers."""
+        run_update(
+            self.path,
+            data=data,
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            overwrite=True,
+            vcs_ref=vcs_ref,
+        )
 
-    def run(self, *command: str, check: bool = True, timeout: float = 600) -> str:
-        """Run a command in the project; on failure, fail with its whole output."""
+    def run(
+        self, *command: str, check: bool = True, timeout: float = 600, env: dict | None = None
+    ) -> str:
+        """Run a command in the project (`env` adds variables); on failure, show its output."""
         result = subprocess.run(
             command,
             cwd=self.path,
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -102,13 +116,31 @@ class Project:
             )
         return result.stdout + result.stderr
 
-    def make(self, *targets: str, **variables: str) -> str:
+    def make(self, *targets: str, check: bool = True, **variables: str) -> str:
         assignments = [f"{name}={value}" for name, value in variables.items()]
-        return self.run("make", *targets, *assignments)
+        return self.run("make", *targets, *assignments, check=check)
 
-    def python(self, code: str) -> Any:
-        """Run `code` with the project's interpreter; it prints one JSON value."""
-        return json.loads(self.run(".venv/bin/python", "-c", code).strip().splitlines()[-1])
+    @property
+    def package(self) -> str:
+        return self.answers["package_name"]
+
+    def workspace(self, path: Path) -> Workspace:
+        """A scratch folder to run the project's jobs in, with an MLflow store of its own."""
+        path.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.empty_store(), path / "mlflow.db")
+        return Workspace(self, path)
+
+    def empty_store(self) -> Path:
+        """An MLflow SQLite store with its tables created (seconds of migrations), kept aside."""
+        store = self.path.parent / "empty-mlflow.db"
+        if not store.exists():
+            self.run(".venv/bin/python", "-c", CREATE_STORE, str(store))
+        return store
+
+    def python(self, code: str, *args: str) -> Any:
+        """Run `code` with the project's interpreter and `args`; it prints one JSON value."""
+        output = self.run(".venv/bin/python", "-c", code, *args)
+        return json.loads(output.strip().splitlines()[-1])
 
     def git_commit_all(self, message: str) -> None:
         if not (self.path / ".git").exists():
@@ -116,30 +148,9 @@ class Project:
         self.run("git", "add", "--all")
         self.run("git", "commit", "--quiet", "--no-verify", "-m", message)
 
-    @contextmanager
-    def serving(self, timeout: float = 60) -> Iterator[str]:
+    def serving(self) -> AbstractContextManager[str]:
         """`make serve` on a free loopback port; yields its base URL, then stops it."""
-        port = free_port()
-        env = {**self.env(), "HOST": "127.0.0.1", "PORT": str(port)}
-        server = subprocess.Popen(
-            ["make", "serve"],
-            cwd=self.path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + timeout
-            while get_json(f"{url}/health")[0] != 200:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"make serve did not start: {server.stderr.read()}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+        return serve(["make", "serve"], self.path, self.env())
 
     def files(self) -> set[str]:
         """Every file below the project, relative, ignoring tool and runtime output."""
@@ -149,6 +160,86 @@ class Project:
             for path in self.path.rglob("*")
             if path.is_file() and not skip.intersection(path.relative_to(self.path).parts)
         }
+
+
+@dataclass
+class Workspace:
+    """A scratch folder where the project's command runs apart from the project's own files.
+
+    The jobs write their MLflow store, data/prepared/ and outputs/ relative to the folder
+    they run in, so a workspace shares nothing with the project folder or another
+    workspace. With `source=True` the package is imported from a copy of src/ inside the
+    workspace, which a check may edit without touching the project.
+    """
+
+    project: Project
+    path: Path
+
+    def copy_source(self) -> Path:
+        """Copy the project's src/ into the workspace; its package then shadows the project's."""
+        shutil.copytree(self.project.path / "src", self.path / "src", dirs_exist_ok=True)
+        return self.path / "src" / self.project.package
+
+    def env(self) -> dict[str, str]:
+        env = self.project.env()
+        if (self.path / "src").is_dir():
+            env["PYTHONPATH"] = str(self.path / "src")
+        return env
+
+    def job(self, *args: str, params: Path | None = None, check: bool = True) -> str:
+        """`<package> --params <params> <args>`, run in the workspace."""
+        params = params or self.project.path / "params.yaml"
+        command = ["-m", self.project.package, "--params", str(params), *args]
+        return self.python(*command, check=check)
+
+    def serving(self) -> AbstractContextManager[str]:
+        """`<package> serve` from the workspace on a free loopback port; yields its URL."""
+        python = str(self.project.path / ".venv" / "bin" / "python")
+        params = str(self.project.path / "params.yaml")
+        command = [python, "-m", self.project.package, "--params", params, "serve"]
+        return serve(command, self.path, self.env())
+
+    def python(self, *args: str, check: bool = True) -> str:
+        result = subprocess.run(
+            [str(self.project.path / ".venv" / "bin" / "python"), *args],
+            cwd=self.path,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"`python {' '.join(args)}` exited {result.returncode} in {self.path}\n"
+                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+            )
+        return result.stdout + result.stderr
+
+
+@contextmanager
+def serve(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 60) -> Iterator[str]:
+    """Run a service command on a free loopback port; yield its base URL, then stop it."""
+    port = free_port()
+    server = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while get_json(f"{url}/health")[0] != 200:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{' '.join(command)} did not start: {server.stderr.read()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        with suppress(ProcessLookupError):  # it may have stopped by itself
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def free_port() -> int:

@@ -1,17 +1,30 @@
-"""The level features and the recommendation table, case by case."""
+"""The feature table, the flags, this release's facts and the recommendation, case by case."""
 
 from __future__ import annotations
 
 import pytest
 
+from extensions import ladder
 from extensions.ladder import (
-    AVAILABLE_LEVELS,
+    BUILT_LEVELS,
+    CHOICE_FEATURES,
+    FEATURES,
+    LEVEL_FEATURES,
     LEVELS,
     NO_ASSESSMENT_REASON,
     RULES,
+    SUPPORTED_PYTHONS,
+    FeatureTableError,
+    UnknownFeatureError,
+    asked,
+    check_feature_table,
+    choices,
+    default,
     default_python,
-    features_for,
+    next_level,
     package_name_error,
+    project_has,
+    questions,
     recommend,
 )
 
@@ -37,55 +50,115 @@ RECOMMENDATIONS = [
 ]
 
 
+def assessment(team, stage, cadence, compliance) -> dict:
+    return {
+        "team_size": team,
+        "project_stage": stage,
+        "release_cadence": cadence,
+        "compliance": compliance,
+    }
+
+
 @pytest.mark.parametrize(("answers", "level"), RECOMMENDATIONS, ids=lambda v: str(v))
 def test_recommendation(answers, level):
-    recommended, reason = recommend(*answers)
+    recommended, reason = recommend(assessment(*answers))
     assert recommended == level
     assert reason and reason[0].islower() and not reason.endswith(".")
 
 
 def test_every_rule_is_reachable():
-    reasons = {recommend(*answers)[1] for answers, _ in RECOMMENDATIONS}
+    reasons = {recommend(assessment(*answers))[1] for answers, _ in RECOMMENDATIONS}
     assert reasons == {reason for _, _, reason in RULES}
 
 
 def test_last_rule_matches_everything():
     conditions, level, _ = RULES[-1]
     assert conditions == {} and level == min(LEVELS)
-    assert NO_ASSESSMENT_REASON
+
+
+def test_skipped_assessment_recommends_level_one():
+    assert recommend({"assess_maturity": False, "project_stage": "scaled"}) == (
+        1,
+        NO_ASSESSMENT_REASON,
+    )
+
+
+def test_missing_answers_take_their_copier_yml_defaults():
+    assert recommend({}) == recommend(assessment("solo", "research", "rarely", False))
+    assert default("team_size") == "solo" and default("serving") == "batch"
+    assert default("mlops_level") is None, "a computed default is not a value"
 
 
 def test_compliance_accepts_yaml_style_strings():
-    assert recommend("solo", "research", "rarely", "yes")[0] == 3
-    assert recommend("solo", "research", "rarely", "false")[0] == 1
+    assert recommend(assessment("solo", "research", "rarely", "yes"))[0] == 3
+    assert recommend(assessment("solo", "research", "rarely", "false"))[0] == 1
+
+
+# --- The feature table and the flags ---------------------------------------------------
+
+
+def flags(level: int, **answers) -> set[str]:
+    return set(project_has({"mlops_level": level, **answers}))
+
+
+def test_the_feature_table_checks_out():
+    check_feature_table()
+    assert set(FEATURES) == {
+        name for names in [*LEVEL_FEATURES.values(), *CHOICE_FEATURES.values()] for name in names
+    }
 
 
 def test_features_are_cumulative():
     for lower, higher in zip(sorted(LEVELS), sorted(LEVELS)[1:], strict=False):
-        low, high = features_for(lower, "online"), features_for(higher, "online")
-        for name, enabled in low.as_dict().items():
-            if enabled is True:
-                assert getattr(high, name) is True, f"level {higher} lost {name}"
+        assert flags(lower, serving="online") <= flags(higher, serving="online")
 
 
-def test_level_one_has_no_automation_whatever_serving_says():
-    features = features_for(1, serving="online")
-    assert not (features.online or features.registry or features.pipeline or features.ci)
+def test_every_project_has_what_its_features_require():
+    for level in LEVELS:
+        for serving in choices("serving"):
+            has = flags(level, serving=serving)
+            for name in has:
+                assert set(FEATURES[name].requires) <= has, (level, serving, name)
 
 
-def test_online_serving_is_a_choice_from_level_two():
-    assert features_for(2, "online").online and not features_for(2, "batch").online
+def test_an_answer_counts_only_where_its_question_is_asked():
+    assert flags(1, serving="online") == set()
+    assert "online" in flags(2, serving="online") and "online" not in flags(2, serving="batch")
+    assert not asked("serving", {"mlops_level": 1}) and asked("serving", {"mlops_level": 2})
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"LEVEL_FEATURES": {1: ("registry",), 2: ("pipeline", "ci")}}, "does not always have"),
+        ({"CHOICE_FEATURES": {("serving", "online"): ("online", "ci")}}, "more than one place"),
+        ({"CHOICE_FEATURES": {("serving", "streaming"): ("online",)}}, "not a choice"),
+        ({"FEATURES": {**FEATURES, "extra": FEATURES["ci"]}}, "nothing adds it"),
+    ],
+)
+def test_a_contradictory_feature_table_is_refused(monkeypatch, change, problem):
+    for name, value in change.items():
+        monkeypatch.setattr(ladder, name, value)
+    with pytest.raises(FeatureTableError, match=problem):
+        check_feature_table()
+
+
+def test_asking_for_an_unknown_feature_is_an_error():
+    has = project_has({"mlops_level": 2})
+    with pytest.raises(UnknownFeatureError, match="no feature named 'onlin'"):
+        _ = has.onlin
 
 
 def test_next_level_points_only_at_built_levels():
-    for level in AVAILABLE_LEVELS:
-        nxt = features_for(level).next_level
-        assert nxt is None or nxt in AVAILABLE_LEVELS
+    for level in BUILT_LEVELS:
+        nxt = next_level(level)
+        assert nxt is None or nxt in BUILT_LEVELS
+    assert next_level(max(BUILT_LEVELS)) is None
 
 
 def test_unknown_level_is_an_error():
     with pytest.raises(ValueError, match="mlops_level"):
-        features_for(5)
+        project_has({"mlops_level": 5})
 
 
 @pytest.mark.parametrize(
@@ -101,6 +174,8 @@ def test_unknown_level_is_an_error():
         ("case", "keyword"),
         ("os", "shadow"),
         ("sklearn", "shadow"),
+        ("a" * 32, ""),
+        ("a" * 33, "keep it to 32 or fewer"),
     ],
 )
 def test_package_name_error(name, problem):
@@ -108,5 +183,6 @@ def test_package_name_error(name, problem):
     assert (problem in message) if problem else message == ""
 
 
-def test_default_python_is_supported():
-    assert default_python() in {"3.10", "3.11", "3.12", "3.13"}
+def test_supported_pythons_are_the_python_version_choices():
+    assert list(SUPPORTED_PYTHONS) == questions()["python_version"]["choices"]
+    assert default_python() in SUPPORTED_PYTHONS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from extensions.ladder import recommend
-from tests.matrix import copier_config, render_jinja
+from extensions.ladder import copier_config, project_has, recommend
+from tests.matrix import render_jinja
 from tests.project import render
 
 ASSESSMENT = {
@@ -18,13 +18,13 @@ ASSESSMENT = {
 
 def test_default_level_is_the_recommendation(template, tmp_path):
     project = render(template, tmp_path / "project", project_name="Churn", **ASSESSMENT)
-    assert project.answers["mlops_level"] == recommend(**ASSESSMENT)[0] == 2
+    assert project.answers["mlops_level"] == recommend(ASSESSMENT)[0] == 2
 
 
 def test_default_level_is_capped_at_the_highest_built_level(template, tmp_path):
     answers = {**ASSESSMENT, "project_stage": "scaled"}
     project = render(template, tmp_path / "project", project_name="Churn", **answers)
-    assert recommend(**answers)[0] == 4
+    assert recommend(answers)[0] == 4
     assert project.answers["mlops_level"] == 2
 
 
@@ -35,7 +35,7 @@ def test_without_assessment_the_default_is_level_one(template, tmp_path):
 
 
 def test_level_help_shows_the_recommendation_and_reason():
-    level, reason = recommend(**ASSESSMENT)
+    level, reason = recommend(ASSESSMENT)
     help_text = render_jinja(
         copier_config()["mlops_level"]["help"], assess_maturity=True, **ASSESSMENT
     )
@@ -49,6 +49,7 @@ def test_after_copy_message_warns_two_levels_above_the_recommendation(chosen, wa
         copier_config()["_message_after_copy"],
         project_name="Churn",
         mlops_level=chosen,
+        has=project_has({"mlops_level": chosen}),
         assess_maturity=True,
         compliance=False,
         _copier_conf={"dst_path": "churn"},

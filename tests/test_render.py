@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from tests.matrix import Variant, expected_files, params, variants
+from extensions.ladder import ASKED_FROM, FEATURES, asked
+from tests.matrix import (
+    FEATURE_FILES,
+    FEATURE_TARGETS,
+    ROOT,
+    Variant,
+    expected_files,
+    params,
+    variants,
+)
 from tests.project import Project, render
 
 RESIDUE = re.compile(r"(?<!\$)\{\{|\{%|\{#|\.jinja\b")
@@ -16,13 +25,13 @@ RESIDUE = re.compile(r"(?<!\$)\{\{|\{%|\{#|\.jinja\b")
 def rendered(request, template, tmp_path_factory) -> tuple[Variant, Project]:
     """Each variant rendered once for the checks below."""
     variant = request.param
-    return variant, render(template, tmp_path_factory.mktemp(variant.id), **variant.data)
+    return variant, render(template, tmp_path_factory.mktemp(variant.id), **variant.answers)
 
 
 def test_renders_exact_file_set(rendered):
     variant, project = rendered
     package = project.answers["package_name"]
-    assert project.files() == expected_files(variant.features, package)
+    assert project.files() == expected_files(variant.has, package)
 
 
 def test_no_template_residue(rendered):
@@ -37,15 +46,16 @@ def test_no_template_residue(rendered):
     assert not leftovers
 
 
-def test_answers_file_records_the_level(template, rendered):
+def test_answers_file_records_only_the_questions_asked(template, rendered):
     variant, project = rendered
     answers = project.answers
     assert answers["mlops_level"] == variant.level
     assert answers["_src_path"] == str(template)
-    if variant.features.serving_choice:
-        assert answers["serving"] == variant.serving
-    else:
-        assert "serving" not in answers, "a question the level does not ask is not recorded"
+    for question in ASKED_FROM:
+        if asked(question, variant.answers):
+            assert answers[question] == variant.answers.get(question), question
+        else:
+            assert question not in answers, f"{question} is not asked at level {variant.level}"
 
 
 def test_matrix_covers_every_level_and_serving_choice():
@@ -53,3 +63,18 @@ def test_matrix_covers_every_level_and_serving_choice():
     assert ids[0] == "L1"
     assert {"L2-batch", "L2-online"} <= set(ids)
     assert len(ids) == len(set(ids))
+
+
+def test_the_template_switches_on_exactly_the_features_of_the_table():
+    """Every `has.<feature>` the template tests exists, and every feature is used."""
+    used = set()
+    for path in (ROOT / "template").rglob("*"):
+        text = path.name + (path.read_text(encoding="utf-8") if path.suffix == ".jinja" else "")
+        used |= set(re.findall(r"\bhas\.([a-z_]+)", text))
+    used |= set(re.findall(r"\bhas\.([a-z_]+)", (ROOT / "copier.yml").read_text()))
+    assert used == set(FEATURES)
+
+
+def test_the_test_matrix_knows_only_features_of_the_table():
+    assert set(FEATURE_FILES) == set(FEATURES), "every feature brings files of its own"
+    assert set(FEATURE_TARGETS) <= set(FEATURES)

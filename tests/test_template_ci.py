@@ -1,4 +1,4 @@
-"""The template's own CI workflow is valid and its level matrix comes from the code."""
+"""The template's own CI workflow is valid and its matrix comes from the code."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from extensions.ladder import AVAILABLE_LEVELS
-from tests.project import project_env
+from extensions.ladder import BUILT_LEVELS, SUPPORTED_PYTHONS
+from tests.project import check_jsonschema, project_env
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
@@ -21,59 +21,39 @@ def workflow() -> dict[str, Any]:
     return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
 
 
-def levels_step() -> dict[str, Any]:
-    (step,) = [step for step in workflow()["jobs"]["levels"]["steps"] if step.get("id") == "levels"]
+def ladder_step() -> dict[str, Any]:
+    (step,) = [step for step in workflow()["jobs"]["ladder"]["steps"] if step.get("id") == "ladder"]
     return step
 
 
 def test_workflow_matches_the_github_schema() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(WORKFLOW),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    check_jsonschema(WORKFLOW, "vendor.github-workflows")
 
 
-def test_levels_code_prints_the_ladder_levels() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", levels_step()["env"]["LEVELS_CODE"]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(result.stdout) == sorted(AVAILABLE_LEVELS)
-
-
-def test_levels_step_writes_the_matrix_output(tmp_path: Path) -> None:
+def test_ladder_step_writes_the_levels_and_pythons(tmp_path: Path) -> None:
     output = tmp_path / "github_output"
-    step = levels_step()
+    step = ladder_step()
+    script = step["run"].replace("uv run --only-group template python", sys.executable)
     subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", step["run"]],
+        ["bash", "-euo", "pipefail", "-c", script],
         cwd=ROOT,
         env={**project_env(), **step["env"], "GITHUB_OUTPUT": str(output)},
         check=True,
     )
-    key, _, value = output.read_text(encoding="utf-8").strip().partition("=")
-    assert key == "levels"
-    assert json.loads(value) == sorted(AVAILABLE_LEVELS)
+    written = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert json.loads(written["levels"]) == sorted(BUILT_LEVELS)
+    assert json.loads(written["pythons"]) == list(SUPPORTED_PYTHONS)
 
 
 def test_level_jobs_use_the_computed_matrix() -> None:
     jobs = workflow()["jobs"]
-    assert jobs["levels"]["outputs"]["levels"] == "${{ steps.levels.outputs.levels }}"
-    level_job = next(job for job in jobs.values() if "levels" in _needs(job))
+    outputs = jobs["ladder"]["outputs"]
+    assert outputs["levels"] == "${{ steps.ladder.outputs.levels }}"
+    assert outputs["pythons"] == "${{ steps.ladder.outputs.pythons }}"
+    level_job = next(job for job in jobs.values() if "ladder" in _needs(job))
     matrix = level_job["strategy"]["matrix"]
-    assert matrix["level"] == "${{ fromJSON(needs.levels.outputs.levels) }}"
-    assert matrix["python-version"] == ["3.10", "3.11", "3.12", "3.13"]
+    assert matrix["level"] == "${{ fromJSON(needs.ladder.outputs.levels) }}"
+    assert matrix["python-version"] == "${{ fromJSON(needs.ladder.outputs.pythons) }}"
     commands = " ".join(step.get("run", "") for step in level_job["steps"])
     assert 'PYTEST_ARGS="-k L${{ matrix.level }}"' in commands
 

@@ -2,100 +2,64 @@
 
 from __future__ import annotations
 
+import filecmp
+
 import pytest
 
-from extensions.ladder import AVAILABLE_LEVELS
-from tests.project import Project, render
+from extensions.ladder import BUILT_LEVELS
+from tests.matrix import ROOT
+from tests.project import render
+from tests.team_edits import (
+    OWN_CI_STEP,
+    assert_edits_survived,
+    assert_merged_cleanly,
+    edit_like_a_team,
+)
 
-CONFLICT_MARKERS = ("<<<<<<<", ">>>>>>>")
+TEAM = {"project_name": "Clinic", "author_name": "Clinic ML"}
 
-OWN_FEATURES = '''
-
-def add_features(features: pd.DataFrame) -> pd.DataFrame:
-    """Radius relative to texture: our own signal."""
-    return features.assign(radius_to_texture=features["mean_radius"] / features["mean_texture"])
-'''
-OWN_MODULE = '''"""Our own report helper, added by the team."""
-
-
-def describe(count: int) -> str:
-    return f"{count} rows scored"
-'''
-OWN_TEST = """from {package}.report import describe
-
-
-def test_describe():
-    assert describe(3) == "3 rows scored"
-"""
-OWN_README = "\n## Our notes\n\nThe team's own paragraph: data comes from the clinic export.\n"
-
-
-def edit_like_a_team(project: Project, package: str) -> None:
-    """The edits a team makes in its first weeks, then commits."""
-    model = project.path / "src" / package / "model.py"
-    text = model.read_text()
-    start = text.index("\n\ndef add_features")
-    end = text.index("\n\n\ndef build_model")
-    text = text[:start] + OWN_FEATURES.rstrip("\n") + text[end:]
-    text = text.replace(
-        'LogisticRegression(C=params["C"], max_iter=params["max_iter"])',
-        'LogisticRegression(C=params["C"], max_iter=params["max_iter"], class_weight="balanced")',
-    )
-    model.write_text(text)
-    params = project.path / "params.yaml"
-    params.write_text(params.read_text().replace("C: 1.0", "C: 0.5") + "\nowner: clinic-ml\n")
-    readme = project.path / "README.md"
-    readme.write_text(readme.read_text() + OWN_README)
-    (project.path / "src" / package / "report.py").write_text(OWN_MODULE)
-    (project.path / "tests" / "test_report.py").write_text(OWN_TEST.format(package=package))
-    project.make("format")
-    project.git_commit_all("Our own features, settings, notes and report")
-
-
-def assert_edits_survived(project: Project, package: str) -> None:
-    model = (project.path / "src" / package / "model.py").read_text()
-    assert "radius_to_texture" in model
-    assert 'class_weight="balanced"' in model
-    params = (project.path / "params.yaml").read_text()
-    assert "C: 0.5" in params and "owner: clinic-ml" in params
-    assert (project.path / "README.md").read_text().endswith(OWN_README)
-    assert (project.path / "src" / package / "report.py").read_text() == OWN_MODULE
-
-
-def assert_merged_cleanly(project: Project) -> None:
-    for path in project.files():
-        assert not path.endswith(".rej"), path
-        if path.endswith((".py", ".md", ".yaml", ".yml", ".toml", "Makefile")):
-            text = (project.path / path).read_text()
-            assert not any(marker in text for marker in CONFLICT_MARKERS), path
-
-
-UPGRADES = [(low, high) for low in AVAILABLE_LEVELS for high in AVAILABLE_LEVELS if high > low]
+UPGRADES = [(low, high) for low in BUILT_LEVELS for high in BUILT_LEVELS if high > low]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("low", "high"), UPGRADES, ids=[f"L{a}-to-L{b}" for a, b in UPGRADES])
 def test_upgrade_keeps_the_teams_edits(template, tmp_path, low, high):
-    project = render(template, tmp_path / "clinic", project_name="Clinic", mlops_level=low)
+    project = render(template, tmp_path / "clinic", **TEAM, mlops_level=low)
     project.git_commit_all("Render the template")
     project.make("setup")
     project.git_commit_all("Lock the environment")
-    edit_like_a_team(project, "clinic")
+    had_workflow = (project.path / ".github" / "workflows" / "ci.yml").exists()
+    edit_like_a_team(project)
 
     project.update(mlops_level=high)
 
     assert project.answers["mlops_level"] == high
-    assert_edits_survived(project, "clinic")
     assert_merged_cleanly(project)
+    assert_edits_survived(project)
+    if had_workflow:
+        workflow = project.path / ".github" / "workflows" / "ci.yml"
+        assert workflow.read_text().endswith(OWN_CI_STEP)
     project.make("setup")
     project.make("lint", "test")
-    if high >= 2:
-        output = project.make("pipeline")
-        assert "as champion" in output
+    assert "as champion" in project.make("pipeline")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("low", "high"), UPGRADES, ids=[f"L{a}-to-L{b}" for a, b in UPGRADES])
+def test_an_upgraded_project_is_a_fresh_render_of_the_higher_level(template, tmp_path, low, high):
+    climbed = render(template, tmp_path / "climbed" / "clinic", **TEAM, mlops_level=low)
+    climbed.git_commit_all("Render the template")
+    climbed.update(mlops_level=high)
+    fresh = render(template, tmp_path / "fresh" / "clinic", **TEAM, mlops_level=high)
+    assert climbed.files() == fresh.files()
+    _, mismatched, errors = filecmp.cmpfiles(
+        climbed.path, fresh.path, sorted(fresh.files()), shallow=False
+    )
+    assert mismatched == errors == []
 
 
 def test_downgrade_is_refused_and_changes_nothing(template, tmp_path):
-    project = render(template, tmp_path / "clinic", project_name="Clinic", mlops_level=2)
+    project = render(template, tmp_path / "clinic", **TEAM, mlops_level=2)
     project.git_commit_all("Render the template")
     before = {path: (project.path / path).read_bytes() for path in project.files()}
 
@@ -108,8 +72,32 @@ def test_downgrade_is_refused_and_changes_nothing(template, tmp_path):
     assert project.run("git", "status", "--porcelain") == ""
 
 
-def test_update_at_the_same_level_changes_nothing(template, tmp_path):
-    project = render(template, tmp_path / "clinic", project_name="Clinic", mlops_level=1)
+@pytest.mark.parametrize("level", BUILT_LEVELS)
+def test_update_with_unchanged_answers_changes_nothing(template, tmp_path, level):
+    project = render(template, tmp_path / "clinic", **TEAM, mlops_level=level)
     project.git_commit_all("Render the template")
-    project.update(mlops_level=1)
+    project.update(mlops_level=level)
     assert project.run("git", "status", "--porcelain") == ""
+
+
+# A line of the README that level 2 rewrites, as a team might reword it.
+LEVEL_1_LINE = (
+    "make train      # train the model; the run is tracked in MLflow (sqlite:///mlflow.db)"
+)
+REWORDED = "make train      # train on the clinic export; runs go to our MLflow server"
+
+
+def test_an_edit_on_a_line_the_update_rewrites_conflicts_as_the_docs_show(template, tmp_path):
+    project = render(template, tmp_path / "clinic", **TEAM, mlops_level=1)
+    project.git_commit_all("Render the template")
+    readme = project.path / "README.md"
+    readme.write_text(readme.read_text().replace(LEVEL_1_LINE, REWORDED))
+    project.git_commit_all("Our own words for make train")
+
+    project.update(mlops_level=2)
+
+    assert project.run("git", "diff", "--name-only", "--diff-filter=U").split() == ["README.md"]
+    guide = (ROOT / "docs" / "upgrading.md").read_text()
+    shown = guide.split("<!-- quoted by tests/test_update.py -->\n```text\n", 1)[1].split("```", 1)[0]
+    assert shown.startswith("<<<<<<< before updating\n" + REWORDED)
+    assert shown in readme.read_text()
