@@ -13,13 +13,16 @@ import pytest
 import yaml
 
 from extensions.ladder import (
-    AVAILABLE_LEVELS,
+    BUILT_LEVELS,
+    FEATURES,
+    LEVEL_FEATURES,
     LEVELS,
     NO_ASSESSMENT_REASON,
     RULES,
-    features_for,
+    project_has,
+    questions,
 )
-from tests.matrix import ROOT, expected_files, questions, render_jinja
+from tests.matrix import ROOT, expected_files, render_jinja
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,8 @@ UPGRADE_COMMAND = "copier update --trust --defaults --data mlops_level="
 
 def template_context(level: int, serving: str = "batch") -> dict[str, object]:
     return {
-        "features": features_for(level, serving),
+        "mlops_level": level,
+        "has": project_has({"mlops_level": level, "serving": serving}),
         "package_name": "pkg",
         "project_name": "Pkg",
         "_copier_conf": {"answers_file": ".copier-answers.yml"},
@@ -102,7 +106,7 @@ def template_context(level: int, serving: str = "batch") -> dict[str, object]:
 
 def rendered_files(level: int, serving: str = "batch") -> set[str]:
     """The project's file paths at a level (the set the render tests check)."""
-    return expected_files(features_for(level, serving), "pkg")
+    return expected_files(project_has({"mlops_level": level, "serving": serving}), "pkg")
 
 
 def make_targets(level: int, serving: str = "batch") -> set[str]:
@@ -119,7 +123,7 @@ def validator_message(level: int, previous: int | None) -> str:
         questions()["mlops_level"]["validator"],
         mlops_level=level,
         levels=LEVELS,
-        available_levels=AVAILABLE_LEVELS,
+        built_levels=BUILT_LEVELS,
         previous_level=lambda: previous,
     )
     return " ".join(message.split())
@@ -168,9 +172,18 @@ def test_refusals_are_quoted_as_copier_shows_them(site: Path) -> None:
     downgrade = validator_message(level=1, previous=2)
     assert downgrade.startswith("mlops_level cannot go down from 2 to 1")
     assert downgrade in page_text(site, "upgrading")
-    unbuilt = [level for level in LEVELS if level not in AVAILABLE_LEVELS]
+    unbuilt = [level for level in LEVELS if level not in BUILT_LEVELS]
     if unbuilt:
         message = validator_message(level=min(unbuilt), previous=None)
         assert "is not built" in message
         for page in ("", "upgrading", "levels/level-2"):
             assert message in page_text(site, page), page
+
+
+def test_features_page_lists_the_feature_table(site: Path) -> None:
+    text = page_text(site, "reference/features")
+    for name, feature in FEATURES.items():
+        assert f"{name} {feature.gives}" in text, name
+    for level, names in LEVEL_FEATURES.items():
+        for name in names:
+            assert f"{name} {FEATURES[name].gives} level {level} ({LEVELS[level]})" in text

@@ -107,15 +107,16 @@ def as_bool(value: Any) -> bool:
 def levels_where(expression: str) -> list[int] | None:
     """The levels at which a templated ``when`` holds, or None if it reads other answers.
 
-    An expression that depends on the level alone is rendered once per level, with the
-    template's Jinja globals; any other expression is shown as written.
+    An expression that depends on the level alone (``asked('serving')`` reads it too) is
+    rendered once per level, with the template's Jinja globals; any other expression is
+    shown as written.
     """
     from jinja2 import Environment, StrictUndefined, meta
 
     env = Environment(extensions=[ladder.LadderGlobals], undefined=StrictUndefined)
     try:
         names = meta.find_undeclared_variables(env.parse(expression)) - set(env.globals)
-        if names != {"mlops_level"}:
+        if names - {"mlops_level"}:
             return None
         template = env.from_string(expression)
         return [
