@@ -142,7 +142,7 @@ class PipelineChecks:
         run_id = TRAINED.search(workspace.job("train")).group(1)
         assert json.loads((outputs / "train.json").read_text())["run_id"] == run_id
         assert "Gate passed: accuracy" in workspace.job("evaluate")
-        evaluation = json.loads((outputs / "evaluation.json").read_text())
+        evaluation = json.loads((outputs / "evaluate.json").read_text())
         assert evaluation["run_id"] == run_id and evaluation["passed"] is True
 
         missing = workspace.job("evaluate", "--run-id", "nosuchrun", check=False)
@@ -151,7 +151,7 @@ class PipelineChecks:
         refused = workspace.job("evaluate", params=strict_params(project, tmp_path), check=False)
         assert "failed the evaluation gate: roc_auc = 0." in refused
         assert "is below the threshold 0.9999" in refused and "Traceback" not in refused
-        assert json.loads((outputs / "evaluation.json").read_text())["passed"] is False
+        assert json.loads((outputs / "evaluate.json").read_text())["passed"] is False
 
 
 def strict_params(project: Project, folder: Path) -> Path:
