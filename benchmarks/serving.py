@@ -49,7 +49,7 @@ class Load:
 def servers(project: Path) -> dict[str, Server | None]:
     """The two baselines, and the project's own service when the project has one."""
     mlflow_flags = ["--env-manager", "local", "--no-conda", "-h", "127.0.0.1", "-p"]
-    ours = (project / "src" / PACKAGE / "serve.py").is_file()
+    ours = "\nserve:" in (project / "Makefile").read_text(encoding="utf-8")
     return {
         MLFLOW: Server(
             MLFLOW,
@@ -239,7 +239,7 @@ def bench(project: Path, work: Path, rounds: int, load: Load) -> tuple[list[Row]
         values = samples.get((name, metric, count))
         return median(values) if values else None
 
-    missing = "missing: the project has no serve.py" if OURS not in present else ""
+    missing = "missing: the project has no `make serve`" if OURS not in present else ""
     errors = ", ".join(f"{name}: {count:.0f} failed" for name, count in failed.items() if count)
     rows = []
     for count in ROW_COUNTS:
