@@ -98,6 +98,7 @@ def test_an_edit_on_a_line_the_update_rewrites_conflicts_as_the_docs_show(templa
 
     assert project.run("git", "diff", "--name-only", "--diff-filter=U").split() == ["README.md"]
     guide = (ROOT / "docs" / "upgrading.md").read_text()
-    shown = guide.split("<!-- quoted by tests/test_update.py -->\n```text\n", 1)[1].split("```", 1)[0]
+    marker = "<!-- quoted by tests/test_update.py -->\n```text\n"
+    shown = guide.split(marker, 1)[1].split("```", 1)[0]
     assert shown.startswith("<<<<<<< before updating\n" + REWORDED)
     assert shown in readme.read_text()
