@@ -96,19 +96,67 @@ FEATURES: dict[str, Feature] = {
     ),
     "ci": Feature("a GitHub Actions CI workflow and pre-commit hooks"),
     "online": Feature("a FastAPI service for online predictions", requires=("registry",)),
+    "dvc": Feature(
+        "a DVC pipeline over the same stage commands, the raw data tracked, a data remote",
+        requires=("pipeline", "registry"),
+    ),
+    "local_remote": Feature(
+        "a DVC remote in a folder next to the project, shared by clones side by side",
+        requires=("dvc",),
+    ),
+    "cloud_remote": Feature(
+        "a DVC remote in object storage, located and authorised by environment variables",
+        requires=("dvc",),
+    ),
+    "validation": Feature(
+        "a pandera schema for the raw data, checked by a validate stage before prepare",
+        requires=("pipeline",),
+    ),
+    "lineage": Feature(
+        "every run and registered version tagged with its git commit and data hash",
+        requires=("dvc", "registry"),
+    ),
+    "model_card": Feature("a model card for every registered version", requires=("lineage",)),
+    "audit": Feature(
+        "a tamper-evident audit trail of the stages, promotions and deployments",
+        requires=("lineage",),
+    ),
+    "docker": Feature(
+        "a Dockerfile for the service or the batch job, and a compose file with an MLflow server"
+    ),
+    "cd": Feature(
+        "a CD workflow: the image to GHCR with provenance, promotion behind an approval",
+        requires=("docker", "ci", "audit"),
+    ),
+    "repo_governance": Feature(
+        "CODEOWNERS, a pull-request checklist for models and Dependabot", requires=("ci",)
+    ),
 }
 
 # What each level adds to the one below; level 1 is the base every project has.
 LEVEL_FEATURES: dict[int, tuple[str, ...]] = {
     1: (),
     2: ("pipeline", "registry", "ci"),
-    3: (),
+    3: (
+        "dvc",
+        "validation",
+        "lineage",
+        "model_card",
+        "audit",
+        "docker",
+        "cd",
+        "repo_governance",
+    ),
     4: (),
 }
 
 # What an answer adds, from the level where its question is asked (ASKED_FROM).
 CHOICE_FEATURES: dict[tuple[str, Any], tuple[str, ...]] = {
     ("serving", "online"): ("online",),
+    ("data_remote", "local"): ("local_remote",),
+    ("data_remote", "s3"): ("cloud_remote",),
+    ("data_remote", "gcs"): ("cloud_remote",),
+    ("data_remote", "azure"): ("cloud_remote",),
 }
 
 
@@ -131,8 +179,16 @@ def _guaranteed_with(feature: str) -> set[str]:
     """The features every project that has `feature` has too."""
     level = level_of(feature)
     below = {name for lower in LEVELS if lower <= level for name in LEVEL_FEATURES[lower]}
-    same_answer = {name for names in CHOICE_FEATURES.values() if feature in names for name in names}
-    return below | same_answer
+    answers = [set(names) for names in CHOICE_FEATURES.values() if feature in names]
+    return below | (set.intersection(*answers) if answers else set())
+
+
+def _places(feature: str) -> set[Any]:
+    """Where `feature` is added: a level, or a question (any of whose answers may add it)."""
+    levels = {level for level, names in LEVEL_FEATURES.items() if feature in names}
+    return levels | {
+        question for (question, _), names in CHOICE_FEATURES.items() if feature in names
+    }
 
 
 def check_feature_table() -> None:
@@ -143,7 +199,7 @@ def check_feature_table() -> None:
     for name in added:
         if name not in FEATURES:
             raise FeatureTableError(f"feature {name!r} is added but not described in FEATURES")
-        if added.count(name) > 1:
+        if len(_places(name)) > 1:
             raise FeatureTableError(f"feature {name!r} is added in more than one place")
     for name, feature in FEATURES.items():
         if name not in added:
@@ -226,10 +282,57 @@ def project_has(answers: Mapping[str, Any]) -> Has:
 # --- This release of the template ------------------------------------------------------
 
 # Levels whose machinery this release renders; choosing another one is refused.
-BUILT_LEVELS = (1, 2)
+BUILT_LEVELS = (1, 2, 3)
 # The level from which each tier-gated question is asked.
 ASKED_FROM: dict[str, int] = {
     "serving": 2,
+    "data_remote": 3,
+}
+
+
+@dataclass(frozen=True)
+class CloudRemote:
+    """What a cloud data_remote needs: DVC's extra, the URL scheme, and its credentials."""
+
+    extra: str  # dvc[<extra>]
+    scheme: str  # <scheme>://bucket/path
+    credentials: str  # the environment variables a person sets, in words
+    secrets: tuple[str, ...]  # the repository secrets CI passes on
+
+
+CLOUD_REMOTES: dict[str, CloudRemote] = {
+    "s3": CloudRemote(
+        "s3",
+        "s3",
+        "`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (or an AWS profile), and "
+        "`AWS_ENDPOINT_URL` for an S3-compatible store",
+        ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+    ),
+    "gcs": CloudRemote(
+        "gs",
+        "gs",
+        "`GOOGLE_APPLICATION_CREDENTIALS`, the path of a service-account key",
+        ("GCP_SERVICE_ACCOUNT_KEY",),
+    ),
+    "azure": CloudRemote(
+        "azure",
+        "azure",
+        "`AZURE_STORAGE_CONNECTION_STRING`, or `AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY`",
+        ("AZURE_STORAGE_CONNECTION_STRING",),
+    ),
+}
+# The Python base image of the Dockerfile, by python_version: the newest slim Debian
+# bookworm release, pinned by tag and digest (docker-library/repo-info); Dependabot
+# proposes newer ones.
+PYTHON_IMAGES: dict[str, str] = {
+    "3.10": "3.10.21-slim-bookworm@sha256:"
+    "673f009e3763f8d03953b525c89b03a9ee8ca315bf6b8006979b5c4a4e2e4d68",
+    "3.11": "3.11.16-slim-bookworm@sha256:"
+    "0bee7276f83efd4a1ee05bbbf4281d95ed28e079220a9457f25a93e3f1e3c31b",
+    "3.12": "3.12.14-slim-bookworm@sha256:"
+    "0f5b26b9518d002b6173fd61daad821fa340635ebfec5bba471013f9ca114579",
+    "3.13": "3.13.14-slim-bookworm@sha256:"
+    "67a1e1f215ccda113cfc024e8639049257e88f273898f595b61476d128d387e8",
 }
 SUPPORTED_PYTHONS: tuple[str, ...] = tuple(choices("python_version"))
 
@@ -403,6 +506,8 @@ class LadderGlobals(Extension):
         environment.globals.update(
             asked=_asked,
             built_levels=BUILT_LEVELS,
+            cloud_remotes=CLOUD_REMOTES,
+            python_images=PYTHON_IMAGES,
             default_level=_default_level,
             default_python=default_python,
             level_summary=LEVEL_SUMMARY,
