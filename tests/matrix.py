@@ -133,6 +133,26 @@ def params() -> list[Any]:
     return [pytest.param(variant, id=variant.id) for variant in variants()]
 
 
+def rendered_only() -> list[Variant]:
+    """Variants that give each answer the matrix cycles past, to be rendered and checked.
+
+    The set-up variants cycle the answers that do not interact; these add a rendering of
+    every remaining choice at the highest level that asks for it.
+    """
+    covered = {pair for variant in variants() for pair in variant.choices}
+    extra = []
+    for question, since in ASKED_FROM.items():
+        if question in INTERACTING:
+            continue
+        level = max(level for level in BUILT_LEVELS if level >= since)
+        base = dict(level_choices(level)[0])
+        for value in choices(question):
+            if (question, value) not in covered:
+                gated = {**base, question: value}
+                extra.append(Variant(level, tuple(sorted(gated.items(), key=_question_order))))
+    return extra
+
+
 # The files every project has, and the files each feature brings. Which level or
 # answer brings which feature is extensions.ladder's business, not this table's.
 BASE_FILES = {
@@ -183,7 +203,46 @@ FEATURE_FILES: dict[str, set[str]] = {
         "examples/request.json",
         "tests/test_serving.py",
     },
+    "dvc": {
+        ".dvc/.gitignore",
+        ".dvc/config",
+        ".dvcignore",
+        "dvc.yaml",
+        "src/{pkg}/stages/snapshot.py",
+        "tests/test_dvc.py",
+    },
+    "local_remote": set(),
+    "cloud_remote": set(),
+    "validation": {
+        "src/{pkg}/data_checks.py",
+        "src/{pkg}/stages/validate.py",
+        "tests/test_validation.py",
+    },
+    "lineage": {
+        "src/{pkg}/governance/__init__.py",
+        "src/{pkg}/governance/lineage.py",
+        "tests/test_lineage.py",
+    },
+    "model_card": {
+        "INTENDED_USE.md",
+        "src/{pkg}/governance/model_card.py",
+        "tests/test_model_card.py",
+    },
+    "audit": {
+        "src/{pkg}/governance/audit.py",
+        "src/{pkg}/stages/promote.py",
+        "tests/test_audit.py",
+    },
+    "docker": {"Dockerfile", ".dockerignore", "compose.yaml"},
+    "cd": {".github/workflows/cd.yml"},
+    "repo_governance": {
+        ".github/CODEOWNERS",
+        ".github/dependabot.yml",
+        ".github/pull_request_template.md",
+    },
 }
+# Features that only change lines of other files (their checks test those lines).
+LINE_FEATURES = {"local_remote", "cloud_remote"}
 
 
 def expected_files(has: Has, package_name: str) -> set[str]:
@@ -198,6 +257,9 @@ BASE_TARGETS = {"help", "setup", "train", "predict", "test", "lint", "format", "
 FEATURE_TARGETS: dict[str, set[str]] = {
     "registry": {"pipeline"},
     "online": {"serve"},
+    "dvc": {"data", "repro", "push", "pull"},
+    "cloud_remote": {"remote"},
+    "audit": {"audit"},
 }
 
 

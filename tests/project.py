@@ -139,8 +139,16 @@ class Project:
 
     def python(self, code: str, *args: str) -> Any:
         """Run `code` with the project's interpreter and `args`; it prints one JSON value."""
-        output = self.run(".venv/bin/python", "-c", code, *args)
-        return json.loads(output.strip().splitlines()[-1])
+        result = subprocess.run(
+            [".venv/bin/python", "-c", code, *args],
+            cwd=self.path,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
 
     def git_commit_all(self, message: str) -> None:
         if not (self.path / ".git").exists():

@@ -94,25 +94,29 @@ TEMPLATE = ROOT / "template"
 UPGRADE_COMMAND = "copier update --trust --defaults --data mlops_level="
 
 
-def template_context(level: int, serving: str = "batch") -> dict[str, object]:
+def template_context(
+    level: int, serving: str = "batch", data_remote: str = "local"
+) -> dict[str, object]:
+    answers = {"mlops_level": level, "serving": serving, "data_remote": data_remote}
     return {
-        "mlops_level": level,
-        "has": project_has({"mlops_level": level, "serving": serving}),
+        **answers,
+        "has": project_has(answers),
         "package_name": "pkg",
         "project_name": "Pkg",
         "_copier_conf": {"answers_file": ".copier-answers.yml"},
     }
 
 
-def rendered_files(level: int, serving: str = "batch") -> set[str]:
+def rendered_files(level: int, serving: str = "batch", data_remote: str = "local") -> set[str]:
     """The project's file paths at a level (the set the render tests check)."""
-    return expected_files(project_has({"mlops_level": level, "serving": serving}), "pkg")
+    answers = {"mlops_level": level, "serving": serving, "data_remote": data_remote}
+    return expected_files(project_has(answers), "pkg")
 
 
-def make_targets(level: int, serving: str = "batch") -> set[str]:
+def make_targets(level: int, serving: str = "batch", data_remote: str = "local") -> set[str]:
     makefile = render_jinja(
         (TEMPLATE / "Makefile.jinja").read_text(encoding="utf-8"),
-        **template_context(level, serving),
+        **template_context(level, serving, data_remote),
     )
     return set(re.findall(r"^([a-z-]+):.*## ", makefile, re.MULTILINE))
 
@@ -130,7 +134,7 @@ def validator_message(level: int, previous: int | None) -> str:
 
 
 def test_level_and_upgrade_pages_are_in_the_site(site: Path) -> None:
-    for page in ("levels/level-1", "levels/level-2", "upgrading"):
+    for page in [*(f"levels/level-{level}" for level in BUILT_LEVELS), "upgrading"]:
         assert (site / page / "index.html").is_file(), page
 
 
@@ -148,6 +152,16 @@ def test_level_2_page_names_every_file_and_make_target_it_adds(site: Path) -> No
         assert path.rsplit("/", 1)[-1] in text, path
     for target in make_targets(2, "online") - make_targets(1):
         assert f"make {target}" in text, target
+
+
+def test_level_3_page_names_every_file_and_make_target_it_adds(site: Path) -> None:
+    text = page_text(site, "levels/level-3")
+    for remote in ("local", "s3"):
+        added = rendered_files(3, "online", remote) - rendered_files(2, "online")
+        for path in added:
+            assert path.rsplit("/", 1)[-1] in text, path
+        for target in make_targets(3, "online", remote) - make_targets(2, "online"):
+            assert f"make {target}" in text, target
 
 
 def test_level_2_page_shows_the_gate_as_rendered(site: Path) -> None:
@@ -176,7 +190,7 @@ def test_refusals_are_quoted_as_copier_shows_them(site: Path) -> None:
     if unbuilt:
         message = validator_message(level=min(unbuilt), previous=None)
         assert "is not built" in message
-        for page in ("", "upgrading", "levels/level-2"):
+        for page in ("", "upgrading", f"levels/level-{max(BUILT_LEVELS)}"):
             assert message in page_text(site, page), page
 
 

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from extensions.ladder import FEATURES
+from tests.dockerfile import read_image
 from tests.matrix import Variant, expected_targets, variants
-from tests.project import Project, check_jsonschema, get_json, post_json, render
+from tests.project import Project, check_jsonschema, get_json, post_json, render, serve
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +42,12 @@ print(json.dumps({
     "model": type(model).__name__,
 }))
 """
+VERSION_TAGS = """
+import json, sys, mlflow
+from {package}.config import MODEL_NAME
+mlflow.set_tracking_uri("sqlite:///mlflow.db")
+print(json.dumps(mlflow.MlflowClient().get_model_version(MODEL_NAME, sys.argv[1]).tags))
+"""
 ALIASES = """
 import json, mlflow
 from {package}.config import MODEL_NAME
@@ -50,6 +60,12 @@ REVERSE_ORDER = """
 def pytest_collection_modifyitems(items):
     items.reverse()
 """
+# What the jobs of a feature write that the team commits: the records of the work.
+RECORDS = {
+    "audit": r"audit/trail\.jsonl",
+    "model_card": r"reports/model_cards/[\w-]+-v\d+\.md",
+    "dvc": r"dvc\.lock|data/raw/(data\.csv\.dvc|\.gitignore)",
+}
 REGISTERED = re.compile(r"Registered version (\d+) of \S+ as (champion|challenger)")
 TRAINED = re.compile(r"Trained and tracked run (\w+)")
 
@@ -119,13 +135,16 @@ class ProjectChecks:
     def test_predict_writes_predictions_and_leaves_the_work_tree_clean(
         self, project, scoring_model
     ):
-        """Outputs (the MLflow store, outputs/, predictions) are ignored; only uv.lock is new."""
+        """Outputs (the MLflow store, outputs/, predictions) are ignored: what is new is
+        uv.lock and the records a team commits (audit trail, model cards, DVC files)."""
         project.make("predict")
         lines = (project.path / "predictions.csv").read_text().splitlines()
         assert lines[0].split(",")[-2:] == ["prediction", "probability"]
         assert len(lines) == 1 + 20
         status = project.run("git", "status", "--porcelain", "--untracked-files=all")
-        assert status.split() == ["??", "uv.lock"], status
+        allowed = ["uv.lock", *(RECORDS[name] for name in self.variant.has if name in RECORDS)]
+        for line in status.splitlines():
+            assert any(re.fullmatch(pattern, line[3:]) for pattern in allowed), status
 
     def test_formatter_changes_nothing(self, project):
         project.run(".venv/bin/ruff", "format", ".")
@@ -169,10 +188,11 @@ class RegistryChecks:
     @pytest.fixture(scope="class")
     @classmethod
     def champion(cls, project) -> str:
-        """The version `make pipeline` registered as champion."""
+        """The champion after `make pipeline` (the version it registered, or an equal one)."""
         version, role = registered(project.make("pipeline"))
-        assert role == "champion"
-        return version
+        aliases = project.python(ALIASES.format(package=project.package))
+        assert aliases[role] == version
+        return aliases["champion"]
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -196,13 +216,24 @@ class RegistryChecks:
         assert json.loads(aliases.splitlines()[-1]) == {"champion": "1", "challenger": "2"}
 
 
+def tool(name: str) -> str:
+    """A linter installed in the template's own environment (hadolint, actionlint)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def actionlint(project_path: Path) -> None:
+    """actionlint over every workflow of the project (it finds .github/workflows itself)."""
+    result = subprocess.run([tool("actionlint")], cwd=project_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 class CIChecks:
     """The GitHub Actions workflow and the pre-commit hooks."""
 
-    def test_ci_workflow_matches_the_github_schema(self, project):
-        check_jsonschema(
-            project.path / ".github" / "workflows" / "ci.yml", "vendor.github-workflows"
-        )
+    def test_ci_workflow_is_valid_and_actionlint_clean(self, project):
+        workflow = project.path / ".github" / "workflows" / "ci.yml"
+        check_jsonschema(workflow, "vendor.github-workflows")
+        actionlint(project.path)
 
     def test_pre_commit_hooks_pass_on_the_rendered_project(self, project):
         project.run(".venv/bin/pre-commit", "validate-config")
@@ -280,6 +311,232 @@ class OnlineChecks:
         assert set(expected["predictions"]) == {0, 1}
 
 
+class DvcChecks:
+    """The DVC pipeline: `make repro` runs every stage, then nothing until an input changes."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def reproduced(cls, project) -> dict[str, str]:
+        """`make repro` run once: its output, the commit it ran on, the version it registered."""
+        head = project.run("git", "rev-parse", "HEAD").strip()
+        output = project.make("repro")
+        return {"output": output, "commit": head, "version": registered(output)[0]}
+
+    def test_repro_runs_every_stage_then_nothing(self, project, reproduced):
+        stages = yaml.safe_load((project.path / "dvc.yaml").read_text())["stages"]
+        for stage in stages:
+            assert f"Running stage '{stage}'" in reproduced["output"], stage
+        assert (project.path / "data" / "raw" / "data.csv.dvc").is_file()
+        again = project.make("repro")
+        assert "Data and pipelines are up to date." in again
+        assert "Running stage" not in again
+
+
+class LocalRemoteChecks:
+    """The local DVC remote: data pushed from one clone is pulled, byte for byte, into another."""
+
+    def test_push_then_pull_into_a_fresh_clone_restores_the_data(self, project, reproduced):
+        project.make("push")
+        project.git_commit_all("Version the data and the pipeline")
+        clone = project.path.parent / "clone"
+        project.run("git", "clone", "--quiet", str(project.path), str(clone))
+        dvc = str(project.path / ".venv" / "bin" / "dvc")
+        pulled = subprocess.run(
+            [dvc, "pull"], cwd=clone, env=project.env(), capture_output=True, text=True
+        )
+        assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+        for path in ("data/raw/data.csv", "data/prepared/train.csv", "outputs/train.json"):
+            assert (clone / path).read_bytes() == (project.path / path).read_bytes(), path
+        status = subprocess.run(
+            [dvc, "status"], cwd=clone, env=project.env(), capture_output=True, text=True
+        )
+        assert "Data and pipelines are up to date" in status.stdout
+
+
+class CloudRemoteChecks:
+    """A cloud DVC remote: configured from DVC_REMOTE_URL, never from a committed URL."""
+
+    def test_make_remote_sets_the_url_outside_git(self, project):
+        config = (project.path / ".dvc" / "config").read_text()
+        assert "DVC_REMOTE_URL-not-set" in config
+        refused = project.run("make", "remote", check=False)
+        assert "Set DVC_REMOTE_URL" in refused
+        url = (project.path / ".dvc" / "config").read_text().split("url = ")[1].split(":")[0]
+        project.make("remote", DVC_REMOTE_URL=f"{url}://team-bucket/data")
+        listed = project.run(".venv/bin/dvc", "remote", "list")
+        assert f"{url}://team-bucket/data" in listed
+        assert "team-bucket" in (project.path / ".dvc" / "config.local").read_text()
+        assert "config.local" not in project.run("git", "status", "--porcelain")
+
+
+class ValidationChecks:
+    """Bad raw data stops the pipeline with a report, not a traceback."""
+
+    def test_a_corrupted_csv_is_refused_with_a_report(self, project, tmp_path):
+        workspace = project.workspace(tmp_path)
+        workspace.job("snapshot")
+        raw = tmp_path / "data" / "raw" / "data.csv"
+        lines = raw.read_text().splitlines()
+        header = lines[0].split(",")
+        row = lines[4].split(",")
+        row[header.index("mean_radius")] = "abc"
+        lines[4] = ",".join(row)
+        raw.write_text("\n".join(lines) + "\n")
+        refused = workspace.job("pipeline", check=False)
+        assert "error: The raw data failed 1 check(s) of data_checks.py" in refused
+        assert "mean_radius" in refused and "line 5 (abc)" in refused
+        assert "Traceback" not in refused
+        assert not (tmp_path / "data" / "prepared").exists(), "nothing downstream ran"
+
+
+class LineageChecks:
+    """The registered version names the commit and the data it came from."""
+
+    def test_the_version_carries_the_commit_and_the_data_hash(self, project, reproduced):
+        tags = project.python(VERSION_TAGS.format(package=project.package), reproduced["version"])
+        dvc_file = yaml.safe_load((project.path / "data" / "raw" / "data.csv.dvc").read_text())
+        assert tags["lineage.git_commit"] == reproduced["commit"]
+        assert tags["lineage.git_dirty"] == "false"
+        assert tags["lineage.data_md5"] == dvc_file["outs"][0]["md5"]
+        assert tags["lineage.data_versioned"] == "true"
+
+
+class ModelCardChecks:
+    """Every registered version has a card that names its data."""
+
+    def test_a_card_names_the_versions_data_and_metrics(self, project, reproduced):
+        name = project.package.replace("_", "-")
+        card = project.path / "reports" / "model_cards" / f"{name}-v{reproduced['version']}.md"
+        text = card.read_text()
+        dvc_file = yaml.safe_load((project.path / "data" / "raw" / "data.csv.dvc").read_text())
+        assert dvc_file["outs"][0]["md5"] in text and reproduced["commit"] in text
+        assert "| roc_auc |" in text and "## Intended use" in text
+
+
+TAMPERINGS = {
+    "edited": lambda lines: [lines[0], lines[1].replace('"who": "', '"who": "x'), *lines[2:]],
+    "removed": lambda lines: [lines[0], *lines[2:]],
+    "reordered": lambda lines: [lines[0], lines[2], lines[1], *lines[3:]],
+    "truncated": lambda lines: lines[:2],
+}
+
+
+class AuditChecks:
+    """`make audit`: 0 for an intact trail; each kind of tampering named, non-zero."""
+
+    def test_make_audit_catches_every_kind_of_tampering(self, project, reproduced):
+        assert "the chain holds" in project.make("audit")
+        trail = project.path / "audit" / "trail.jsonl"
+        original = trail.read_text()
+        try:
+            for kind, tamper in TAMPERINGS.items():
+                trail.write_text("\n".join(tamper(original.splitlines())) + "\n")
+                result = project.run("make", "audit", check=False)
+                assert "Error 1" in result and "Traceback" not in result, kind
+                assert re.search(r"audit/trail\.jsonl (ends at )?line \d+", result), (kind, result)
+        finally:
+            trail.write_text(original)
+        assert "the chain holds" in project.make("audit")
+
+    def test_one_command_answers_where_a_version_came_from(self, project, reproduced):
+        answer = project.run(
+            ".venv/bin/" + project.package, "audit", "--version", reproduced["version"]
+        )
+        assert f"version {reproduced['version']}, from run" in answer
+        assert f"lineage.git_commit: {reproduced['commit']}" in answer
+        assert " register by " in answer
+
+
+class DockerChecks:
+    """The Dockerfile is lint-clean; its install and start commands work outside a container."""
+
+    def test_dockerfile_passes_hadolint(self, project):
+        result = subprocess.run(
+            [tool("hadolint"), "Dockerfile"], cwd=project.path, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_compose_file_matches_the_compose_schema(self, project):
+        check_jsonschema(project.path / "compose.yaml", "vendor.compose-spec")
+
+    def test_the_images_commands_run_outside_a_container(self, project, scoring_model, tmp_path):
+        image = read_image(project.path / "Dockerfile")
+        assert image.user == "10001:10001"
+        venv = tmp_path / "app-venv"
+        env = {**project.env(), "UV_PROJECT_ENVIRONMENT": str(venv)}
+        installed = subprocess.run(
+            image.install, cwd=project.path, env=env, capture_output=True, text=True
+        )
+        assert installed.returncode == 0, installed.stderr
+        command = [str(venv / "bin" / image.cmd[0]), *image.cmd[1:]]
+        run_env = {**project.env(), **{k: v for k, v in image.env.items() if k != "PATH"}}
+        if image.healthcheck is None:  # the batch job: reads and writes under /data
+            data = tmp_path / "data"
+            data.mkdir()
+            shutil.copy(project.path / "data" / "examples" / "sample.csv", data / "input.csv")
+            command = [part.replace("/data/", f"{data}/") for part in command]
+            subprocess.run(command, cwd=project.path, env=run_env, check=True, capture_output=True)
+            assert len((data / "predictions.csv").read_text().splitlines()) == 21
+            return
+        with serve(command, project.path, run_env) as url:
+            health = subprocess.run(
+                [str(venv / "bin" / "python"), *image.healthcheck[1:]],
+                env={**run_env, "PORT": url.rsplit(":", 1)[1]},
+                capture_output=True,
+            )
+            assert health.returncode == 0, "the HEALTHCHECK command passes"
+            assert get_json(f"{url}/ready")[0] == 200
+
+
+class CDChecks:
+    """The CD workflow: valid, least privilege, approval before the champion moves."""
+
+    def test_cd_workflow_is_valid_and_actionlint_clean(self, project):
+        workflow = project.path / ".github" / "workflows" / "cd.yml"
+        check_jsonschema(workflow, "vendor.github-workflows")
+        actionlint(project.path)
+
+    def test_promotion_waits_for_the_production_environment(self, project):
+        workflow = yaml.safe_load((project.path / ".github" / "workflows" / "cd.yml").read_text())
+        assert workflow["permissions"] == {}
+        assert workflow["concurrency"]["cancel-in-progress"] is False
+        jobs = workflow["jobs"]
+        assert jobs["promote"]["environment"] == "production"
+        assert jobs["promote"]["needs"] == "image"
+        assert jobs["image"]["permissions"]["packages"] == "write"
+        assert "packages" not in jobs["promote"]["permissions"]
+        for job in jobs.values():
+            for step in job["steps"]:
+                if "uses" in step:
+                    assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+class RepoGovernanceChecks:
+    """CODEOWNERS, Dependabot and the pull-request checklist."""
+
+    def test_dependabot_matches_its_schema(self, project):
+        check_jsonschema(project.path / ".github" / "dependabot.yml", "vendor.dependabot")
+
+    def test_codeowners_names_only_paths_that_exist_or_will(self, project):
+        for line in (project.path / ".github" / "CODEOWNERS").read_text().splitlines():
+            if not line.strip() or line.startswith("#") or line.startswith("*"):
+                continue
+            path = line.split()[0].lstrip("/").rstrip("/")
+            will_exist = path.startswith(("audit", "reports", "data"))  # written by the jobs
+            assert will_exist or (project.path / path).exists(), path
+
+    def test_the_pull_request_template_has_the_model_checklist(self, project):
+        checklist = (project.path / ".github" / "pull_request_template.md").read_text()
+        for item in (
+            "Data version",
+            "Validation report",
+            "Gate metrics",
+            "Model card",
+            "make audit",
+        ):
+            assert item in checklist
+
+
 class EachTestFileAlone:
     """Every test file of the project passes run by itself, with nothing set up before."""
 
@@ -296,6 +553,16 @@ FEATURE_CHECKS: dict[str, type] = {
     "registry": RegistryChecks,
     "ci": CIChecks,
     "online": OnlineChecks,
+    "dvc": DvcChecks,
+    "local_remote": LocalRemoteChecks,
+    "cloud_remote": CloudRemoteChecks,
+    "validation": ValidationChecks,
+    "lineage": LineageChecks,
+    "model_card": ModelCardChecks,
+    "audit": AuditChecks,
+    "docker": DockerChecks,
+    "cd": CDChecks,
+    "repo_governance": RepoGovernanceChecks,
 }
 
 

@@ -132,7 +132,15 @@ def test_an_answer_counts_only_where_its_question_is_asked():
     [
         ({"LEVEL_FEATURES": {1: ("registry",), 2: ("pipeline", "ci")}}, "does not always have"),
         ({"CHOICE_FEATURES": {("serving", "online"): ("online", "ci")}}, "more than one place"),
-        ({"CHOICE_FEATURES": {("serving", "streaming"): ("online",)}}, "not a choice"),
+        (
+            {
+                "CHOICE_FEATURES": {
+                    **{key: names for key, names in CHOICE_FEATURES.items() if key[0] != "serving"},
+                    ("serving", "streaming"): ("online",),
+                }
+            },
+            "not a choice",
+        ),
         ({"FEATURES": {**FEATURES, "extra": FEATURES["ci"]}}, "nothing adds it"),
     ],
 )

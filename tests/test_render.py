@@ -6,14 +6,16 @@ import re
 
 import pytest
 
-from extensions.ladder import ASKED_FROM, FEATURES, asked
+from extensions.ladder import ASKED_FROM, CLOUD_REMOTES, FEATURES, asked, choices
 from tests.matrix import (
     FEATURE_FILES,
     FEATURE_TARGETS,
+    LINE_FEATURES,
     ROOT,
     Variant,
     expected_files,
     params,
+    rendered_only,
     variants,
 )
 from tests.project import Project, render
@@ -21,7 +23,10 @@ from tests.project import Project, render
 RESIDUE = re.compile(r"(?<!\$)\{\{|\{%|\{#|\.jinja\b")
 
 
-@pytest.fixture(scope="module", params=params())
+@pytest.fixture(
+    scope="module",
+    params=[*params(), *(pytest.param(v, id=v.id) for v in rendered_only())],
+)
 def rendered(request, template, tmp_path_factory) -> tuple[Variant, Project]:
     """Each variant rendered once for the checks below."""
     variant = request.param
@@ -76,5 +81,25 @@ def test_the_template_switches_on_exactly_the_features_of_the_table():
 
 
 def test_the_test_matrix_knows_only_features_of_the_table():
-    assert set(FEATURE_FILES) == set(FEATURES), "every feature brings files of its own"
+    assert set(FEATURE_FILES) == set(FEATURES)
+    assert all(FEATURE_FILES[name] for name in set(FEATURES) - LINE_FEATURES), "files of its own"
     assert set(FEATURE_TARGETS) <= set(FEATURES)
+
+
+def test_every_answer_is_rendered_somewhere():
+    rendered = {pair for variant in [*variants(), *rendered_only()] for pair in variant.choices}
+    for question in ASKED_FROM:
+        assert {(question, value) for value in choices(question)} <= rendered, question
+
+
+def test_a_cloud_remote_is_configured_from_the_environment(rendered):
+    variant, project = rendered
+    if not variant.has.cloud_remote:
+        return
+    remote = CLOUD_REMOTES[project.answers["data_remote"]]
+    config = (project.path / ".dvc" / "config").read_text()
+    assert f"url = {remote.scheme}://DVC_REMOTE_URL-not-set/" in config
+    assert f'"dvc[{remote.extra}]>=' in (project.path / "pyproject.toml").read_text()
+    workflow = (project.path / ".github" / "workflows" / "ci.yml").read_text()
+    for secret in remote.secrets:
+        assert f"${{{{ secrets.{secret} }}}}" in workflow

@@ -68,3 +68,15 @@ def test_workflow_is_least_privilege_and_cancels_stale_runs() -> None:
 def _needs(job: dict[str, Any]) -> list[str]:
     needs = job.get("needs", [])
     return [needs] if isinstance(needs, str) else needs
+
+
+def test_workflow_is_actionlint_clean() -> None:
+    actionlint = Path(sys.executable).parent / "actionlint"
+    result = subprocess.run([str(actionlint), str(WORKFLOW)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_image_job_builds_and_serves_a_rendered_level_3_project() -> None:
+    steps = " ".join(step.get("run", "") for step in workflow()["jobs"]["image"]["steps"])
+    assert "--data mlops_level=3 --data serving=online" in steps
+    assert "docker build" in steps and "/predict" in steps and "State.Health.Status" in steps
