@@ -131,6 +131,37 @@ FEATURES: dict[str, Feature] = {
     "repo_governance": Feature(
         "CODEOWNERS, a pull-request checklist for models and Dependabot", requires=("ci",)
     ),
+    "drift": Feature(
+        "drift reports of a batch against the champion's training data (make drift)",
+        requires=("registry", "audit"),
+    ),
+    "continuous_training": Feature(
+        "training workflows on a schedule and on drift, promoting only a better challenger",
+        requires=("ci", "dvc", "drift"),
+    ),
+    "monitoring": Feature(
+        "a Prometheus scrape config, alert rules with their unit tests, a Grafana dashboard",
+        requires=("drift",),
+    ),
+    "kubernetes": Feature(
+        "kustomize manifests (staging and prod overlays, the drift CronJob) and a deploy job",
+        requires=("docker", "cd", "drift"),
+    ),
+    "kubeflow": Feature(
+        "a Kubeflow Pipelines definition of the stages, run on the project's image",
+        requires=("docker", "dvc"),
+    ),
+    "service_metrics": Feature(
+        "the service's Prometheus metrics on GET /metrics", requires=("online", "monitoring")
+    ),
+    "challenger_traffic": Feature(
+        "a share of live requests for the challenger (canary) or scored by it too (shadow)",
+        requires=("online", "monitoring"),
+    ),
+    "input_sampling": Feature(
+        "a sample of the rows the service scores, kept for the drift check",
+        requires=("online", "drift"),
+    ),
 }
 
 # What each level adds to the one below; level 1 is the base every project has.
@@ -147,7 +178,7 @@ LEVEL_FEATURES: dict[int, tuple[str, ...]] = {
         "cd",
         "repo_governance",
     ),
-    4: (),
+    4: ("drift", "continuous_training", "monitoring", "kubernetes"),
 }
 
 # What an answer adds, from the level where its question is asked (ASKED_FROM).
@@ -157,6 +188,15 @@ CHOICE_FEATURES: dict[tuple[str, Any], tuple[str, ...]] = {
     ("data_remote", "s3"): ("cloud_remote",),
     ("data_remote", "gcs"): ("cloud_remote",),
     ("data_remote", "azure"): ("cloud_remote",),
+    ("orchestrator", "kubeflow"): ("kubeflow",),
+}
+
+# Features a project has when it has all the features listed: what one feature adds
+# once another is there too (the online service gains metrics at level 4, say).
+COMBINED_FEATURES: dict[str, tuple[str, ...]] = {
+    "service_metrics": ("online", "monitoring"),
+    "challenger_traffic": ("online", "monitoring"),
+    "input_sampling": ("online", "drift"),
 }
 
 
@@ -166,6 +206,8 @@ class FeatureTableError(Exception):
 
 def level_of(feature: str) -> int:
     """The lowest level at which a project can have `feature`."""
+    if feature in COMBINED_FEATURES:
+        return max(level_of(part) for part in COMBINED_FEATURES[feature])
     for level, names in LEVEL_FEATURES.items():
         if feature in names:
             return level
@@ -177,6 +219,9 @@ def level_of(feature: str) -> int:
 
 def _guaranteed_with(feature: str) -> set[str]:
     """The features every project that has `feature` has too."""
+    if feature in COMBINED_FEATURES:
+        parts = COMBINED_FEATURES[feature]
+        return set(parts).union(*(_guaranteed_with(part) for part in parts))
     level = level_of(feature)
     below = {name for lower in LEVELS if lower <= level for name in LEVEL_FEATURES[lower]}
     answers = [set(names) for names in CHOICE_FEATURES.values() if feature in names]
@@ -196,6 +241,12 @@ def check_feature_table() -> None:
     added = [name for names in LEVEL_FEATURES.values() for name in names] + [
         name for names in CHOICE_FEATURES.values() for name in names
     ]
+    for name, parts in COMBINED_FEATURES.items():
+        if name in added:
+            raise FeatureTableError(f"feature {name!r} is added in more than one place")
+        if not set(parts) <= set(added):
+            raise FeatureTableError(f"{name!r} combines features that nothing adds: {parts}")
+        added.append(name)
     for name in added:
         if name not in FEATURES:
             raise FeatureTableError(f"feature {name!r} is added but not described in FEATURES")
@@ -276,17 +327,19 @@ def project_has(answers: Mapping[str, Any]) -> Has:
     for (question, value), added in CHOICE_FEATURES.items():
         if asked(question, answers) and answer(question, answers) == value:
             names.update(added)
+    names.update(name for name, parts in COMBINED_FEATURES.items() if names.issuperset(parts))
     return Has(frozenset(names))
 
 
 # --- This release of the template ------------------------------------------------------
 
 # Levels whose machinery this release renders; choosing another one is refused.
-BUILT_LEVELS = (1, 2, 3)
+BUILT_LEVELS = (1, 2, 3, 4)
 # The level from which each tier-gated question is asked.
 ASKED_FROM: dict[str, int] = {
     "serving": 2,
     "data_remote": 3,
+    "orchestrator": 4,
 }
 
 

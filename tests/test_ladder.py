@@ -8,6 +8,7 @@ from extensions import ladder
 from extensions.ladder import (
     BUILT_LEVELS,
     CHOICE_FEATURES,
+    COMBINED_FEATURES,
     FEATURES,
     LEVEL_FEATURES,
     LEVELS,
@@ -105,7 +106,15 @@ def test_the_feature_table_checks_out():
     check_feature_table()
     assert set(FEATURES) == {
         name for names in [*LEVEL_FEATURES.values(), *CHOICE_FEATURES.values()] for name in names
-    }
+    } | set(COMBINED_FEATURES)
+
+
+def test_a_combined_feature_comes_with_all_of_its_parts():
+    for name, parts in COMBINED_FEATURES.items():
+        for level in LEVELS:
+            for serving in choices("serving"):
+                has = flags(level, serving=serving)
+                assert (name in has) == set(parts) <= has, (name, level, serving)
 
 
 def test_features_are_cumulative():

@@ -20,7 +20,9 @@ def on_page_markdown(markdown: str, **kwargs: Any) -> str:
 
 
 def brought_by(name: str) -> str:
-    """'level 2', or '`serving=online`, from level 2'."""
+    """'level 2', '`serving=online`, from level 2', or '`online` with `monitoring`'."""
+    if name in ladder.COMBINED_FEATURES:
+        return " with ".join(code(part) for part in ladder.COMBINED_FEATURES[name])
     for level, names in ladder.LEVEL_FEATURES.items():
         if name in names:
             return f"level {level} ({ladder.LEVELS[level]})"
