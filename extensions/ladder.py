@@ -156,7 +156,7 @@ FEATURES: dict[str, Feature] = {
     ),
     "challenger_traffic": Feature(
         "a share of live requests for the challenger (canary) or scored by it too (shadow)",
-        requires=("online", "monitoring"),
+        requires=("service_metrics",),
     ),
     "input_sampling": Feature(
         "a sample of the rows the service scores, kept for the drift check",
@@ -221,7 +221,8 @@ def _guaranteed_with(feature: str) -> set[str]:
     """The features every project that has `feature` has too."""
     if feature in COMBINED_FEATURES:
         parts = COMBINED_FEATURES[feature]
-        return set(parts).union(*(_guaranteed_with(part) for part in parts))
+        found = set(parts).union(*(_guaranteed_with(part) for part in parts))
+        return found | {name for name, more in COMBINED_FEATURES.items() if set(more) <= found}
     level = level_of(feature)
     below = {name for lower in LEVELS if lower <= level for name in LEVEL_FEATURES[lower]}
     answers = [set(names) for names in CHOICE_FEATURES.values() if feature in names]

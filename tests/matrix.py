@@ -240,6 +240,17 @@ FEATURE_FILES: dict[str, set[str]] = {
         ".github/dependabot.yml",
         ".github/pull_request_template.md",
     },
+    "drift": {
+        "src/{pkg}/monitoring/__init__.py",
+        "src/{pkg}/monitoring/drift.py",
+        "data/examples/batch_clean.csv",
+        "data/examples/batch_shifted.csv",
+        "tests/test_drift.py",
+    },
+    "continuous_training": {".github/workflows/retrain.yml", ".github/workflows/drift.yml"},
+    "service_metrics": {"src/{pkg}/serving/metrics.py", "tests/test_metrics.py"},
+    "challenger_traffic": {"src/{pkg}/serving/challenger.py", "tests/test_challenger.py"},
+    "input_sampling": {"src/{pkg}/serving/sampling.py", "tests/test_sampling.py"},
 }
 # Features that only change lines of other files (their checks test those lines).
 LINE_FEATURES = {"local_remote", "cloud_remote"}
@@ -260,6 +271,8 @@ FEATURE_TARGETS: dict[str, set[str]] = {
     "dvc": {"data", "repro", "push", "pull"},
     "cloud_remote": {"remote"},
     "audit": {"audit"},
+    "drift": {"drift"},
+    "continuous_training": {"retrain"},
 }
 
 

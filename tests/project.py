@@ -156,9 +156,9 @@ class Project:
         self.run("git", "add", "--all")
         self.run("git", "commit", "--quiet", "--no-verify", "-m", message)
 
-    def serving(self) -> AbstractContextManager[str]:
-        """`make serve` on a free loopback port; yields its base URL, then stops it."""
-        return serve(["make", "serve"], self.path, self.env())
+    def serving(self, env: dict[str, str] | None = None) -> AbstractContextManager[str]:
+        """`make serve` on a free loopback port (`env` adds variables); yields its base URL."""
+        return serve(["make", "serve"], self.path, {**self.env(), **(env or {})})
 
     def files(self) -> set[str]:
         """Every file below the project, relative, ignoring tool and runtime output."""
@@ -259,6 +259,11 @@ def free_port() -> int:
 def get_json(url: str) -> tuple[int, Any]:
     """GET `url`: (status, decoded body), or (0, None) when nothing listens yet."""
     return _request(urllib.request.Request(url))
+
+
+def get_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
 
 
 def post_json(url: str, body: bytes) -> tuple[int, Any]:

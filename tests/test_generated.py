@@ -23,7 +23,15 @@ import yaml
 from extensions.ladder import FEATURES
 from tests.dockerfile import read_image
 from tests.matrix import Variant, expected_targets, variants
-from tests.project import Project, check_jsonschema, get_json, post_json, render, serve
+from tests.project import (
+    Project,
+    check_jsonschema,
+    get_json,
+    get_text,
+    post_json,
+    render,
+    serve,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +50,27 @@ print(json.dumps({
     "model": type(model).__name__,
 }))
 """
+DRIFT_RUN = """
+import json, mlflow
+mlflow.set_tracking_uri("sqlite:///mlflow.db")
+(run,) = mlflow.search_runs(
+    search_all_experiments=True, filter_string="attributes.run_name = 'drift'",
+    order_by=["attributes.start_time DESC"], max_results=1, output_format="list",
+)
+artifacts = [item.path for item in mlflow.MlflowClient().list_artifacts(run.info.run_id, "drift")]
+print(json.dumps({"drifted": run.data.metrics["drifted"], "artifacts": artifacts}))
+"""
+# The series of the service that the alert rules and the dashboard rely on.
+SERVICE_SERIES = (
+    "http_requests_total",
+    "http_request_duration_seconds_bucket",
+    "request_errors_total",
+    "predictions_total",
+    "prediction_score_bucket",
+    "rows_scored_total",
+    "model_info",
+    "model_ready",
+)
 VERSION_TAGS = """
 import json, sys, mlflow
 from {package}.config import MODEL_NAME
@@ -537,6 +566,127 @@ class RepoGovernanceChecks:
             assert item in checklist
 
 
+class DriftChecks:
+    """`make drift`: exit 0 on the clean batch, Error 3 on the shifted one, 1 on bad input."""
+
+    def test_the_shipped_batches_and_a_bad_one(self, project, champion, tmp_path):
+        clean = project.run("make", "drift", "CURRENT=data/examples/batch_clean.csv")
+        assert "No drift:" in clean
+        shifted = project.run(
+            "make", "drift", "CURRENT=data/examples/batch_shifted.csv", check=False
+        )
+        assert "Drift:" in shifted and "Error 3" in shifted
+        report = json.loads((project.path / "reports" / "drift.json").read_text())
+        assert report["drifted"] is True and len(report["features"]) == 30
+        assert (project.path / "reports" / "drift.html").stat().st_size > 100_000
+        empty = tmp_path / "empty.csv"
+        empty.write_text("")
+        refused = project.run("make", "drift", f"CURRENT={empty}", check=False)
+        assert "Error 1" in refused and "is empty" in refused and "Traceback" not in refused
+
+    def test_the_check_is_logged_to_mlflow(self, project, champion):
+        project.run("make", "drift", "CURRENT=data/examples/batch_shifted.csv", check=False)
+        logged = project.python(DRIFT_RUN)
+        assert logged["drifted"] == 1.0 and {"drift/drift.html", "drift/drift.json"} <= set(
+            logged["artifacts"]
+        )
+
+
+class ContinuousTrainingChecks:
+    """The retrain and drift-check workflows, and their chain run locally."""
+
+    def test_workflows_are_valid_and_triggered_as_designed(self, project):
+        workflows = project.path / ".github" / "workflows"
+        for name in ("retrain.yml", "drift.yml"):
+            check_jsonschema(workflows / name, "vendor.github-workflows")
+        actionlint(project.path)
+        retrain = yaml.safe_load((workflows / "retrain.yml").read_text())
+        triggers = retrain[True]  # YAML 1.1 reads `on` as True
+        assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
+        assert triggers["repository_dispatch"]["types"] == ["drift-detected"]
+        assert (
+            retrain["permissions"] == {} and retrain["concurrency"]["cancel-in-progress"] is False
+        )
+        assert retrain["jobs"]["report-failure"]["permissions"] == {"issues": "write"}
+        drift = yaml.safe_load((workflows / "drift.yml").read_text())
+        dispatch = " ".join(step.get("run", "") for step in drift["jobs"]["retrain"]["steps"])
+        assert "event_type=drift-detected" in dispatch
+
+    def test_a_shifted_batch_leads_to_a_challenger_that_must_beat_the_champion(
+        self, project, reproduced
+    ):
+        workflows = project.path / ".github" / "workflows"
+        assert f"{project.package} drift" in (workflows / "drift.yml").read_text()
+        shifted = project.run(
+            "make", "drift", "CURRENT=data/examples/batch_shifted.csv", check=False
+        )
+        assert "Error 3" in shifted
+        assert "make retrain" in (workflows / "retrain.yml").read_text()
+        version, role = registered(project.make("retrain"))
+        events = [
+            json.loads(line)["event"]
+            for line in (project.path / "audit" / "trail.jsonl").read_text().splitlines()
+        ]
+        assert events[-1] == "register" and "drift" in events
+        register = json.loads((project.path / "outputs" / "register.json").read_text())
+        assert register["version"] == version and register["promoted"] == (role == "champion")
+        assert register["reason"]
+
+
+class ServiceMetricsChecks:
+    """GET /metrics of the running service exposes every series monitoring/ relies on."""
+
+    def test_make_serve_exposes_the_metrics(self, project, champion):
+        with project.serving() as url:
+            example = (project.path / "examples" / "request.json").read_bytes()
+            assert post_json(f"{url}/predict", example)[0] == 200
+            text = get_text(f"{url}/metrics")
+        exposed = {
+            line.split("{")[0].split(" ")[0]
+            for line in text.splitlines()
+            if not line.startswith("#")
+        }
+        prefix = project.package + "_"
+        for name in SERVICE_SERIES:
+            assert prefix + name in exposed, name
+
+
+class InputSamplingChecks:
+    """The service samples what it scores; `make drift` without CURRENT checks the samples."""
+
+    def test_sampled_inputs_feed_the_drift_check(self, project, champion, tmp_path):
+        samples = tmp_path / "samples"
+        env = {"SAMPLE_RATE": "1", "SAMPLE_DIR": str(samples)}
+        batch = (project.path / "data" / "examples" / "batch_clean.csv").read_text().splitlines()
+        header = batch[0].split(",")
+        rows = [dict(zip(header, map(float, line.split(",")), strict=True)) for line in batch[1:]]
+        with project.serving(env) as url:
+            for start in range(0, len(rows), 50):
+                body = json.dumps({"instances": rows[start : start + 50]}).encode()
+                assert post_json(f"{url}/predict", body)[0] == 200
+        assert sum(len(path.read_text().splitlines()) - 1 for path in samples.glob("*.csv")) == len(
+            rows
+        )
+        checked = project.run("make", "drift", env=env)
+        assert "No drift:" in checked
+
+
+class ChallengerTrafficChecks:
+    """CHALLENGER=canary sends requests to the challenger; shadow answers as the champion."""
+
+    def test_canary_and_shadow_on_the_running_service(self, project, champion, tmp_path):
+        example = (project.path / "examples" / "request.json").read_bytes()
+        with project.serving({"CHALLENGER": "canary", "CANARY_SHARE": "1"}) as url:
+            for _ in range(5):
+                post_json(f"{url}/predict", example)
+            assert 'variant="challenger"' in get_text(f"{url}/metrics")
+        with project.serving({"CHALLENGER": "shadow", "SAMPLE_DIR": str(tmp_path)}) as url:
+            answers = [post_json(f"{url}/predict", example)[1] for _ in range(5)]
+        assert all(answer == answers[0] for answer in answers)
+        logged = (tmp_path / "shadow.jsonl").read_text().splitlines()
+        assert len(logged) == 5 and json.loads(logged[0])["champion"] == answers[0]
+
+
 class EachTestFileAlone:
     """Every test file of the project passes run by itself, with nothing set up before."""
 
@@ -563,6 +713,11 @@ FEATURE_CHECKS: dict[str, type] = {
     "docker": DockerChecks,
     "cd": CDChecks,
     "repo_governance": RepoGovernanceChecks,
+    "drift": DriftChecks,
+    "continuous_training": ContinuousTrainingChecks,
+    "service_metrics": ServiceMetricsChecks,
+    "input_sampling": InputSamplingChecks,
+    "challenger_traffic": ChallengerTrafficChecks,
 }
 
 
