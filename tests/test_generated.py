@@ -733,7 +733,8 @@ RICHEST = max(variants(), key=lambda variant: len(set(variant.has)))
 def checks_for(variant: Variant) -> tuple[type, ...]:
     """The check groups of the variant's features, most specific first, then the base."""
     alone = (EachTestFileAlone,) if variant == RICHEST else ()
-    return (*alone, *reversed([FEATURE_CHECKS[name] for name in variant.has]), ProjectChecks)
+    groups = [FEATURE_CHECKS[name] for name in variant.has if name in FEATURE_CHECKS]
+    return (*alone, *reversed(groups), ProjectChecks)
 
 
 for _variant in variants():
