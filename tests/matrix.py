@@ -251,6 +251,38 @@ FEATURE_FILES: dict[str, set[str]] = {
     "service_metrics": {"src/{pkg}/serving/metrics.py", "tests/test_metrics.py"},
     "challenger_traffic": {"src/{pkg}/serving/challenger.py", "tests/test_challenger.py"},
     "input_sampling": {"src/{pkg}/serving/sampling.py", "tests/test_sampling.py"},
+    "monitoring": {
+        "monitoring/prometheus/prometheus.yml",
+        "monitoring/prometheus/alerts.yml",
+        "monitoring/prometheus/alerts_test.yml",
+        "monitoring/grafana/dashboard.json",
+    },
+    "kubernetes": {
+        "deploy/k8s/base/kustomization.yaml",
+        "deploy/k8s/base/namespace.yaml",
+        "deploy/k8s/base/drift-cronjob.yaml",
+        "deploy/k8s/overlays/staging/kustomization.yaml",
+        "deploy/k8s/overlays/prod/kustomization.yaml",
+    },
+}
+# Files a feature brings only to online projects, or only to batch ones: the Kubernetes
+# objects of the service, or the CronJob that scores batches instead.
+SERVING_FILES: dict[str, dict[bool, set[str]]] = {
+    "kubernetes": {
+        True: {
+            "deploy/k8s/base/deployment.yaml",
+            "deploy/k8s/base/service.yaml",
+            "deploy/k8s/base/hpa.yaml",
+            "deploy/k8s/base/pdb.yaml",
+            "deploy/k8s/base/samples-pvc.yaml",
+            "deploy/k8s/components/service-monitor/kustomization.yaml",
+            "deploy/k8s/components/service-monitor/servicemonitor.yaml",
+        },
+        False: {
+            "deploy/k8s/base/predict-cronjob.yaml",
+            "deploy/k8s/base/data-pvc.yaml",
+        },
+    },
 }
 # Features that only change lines of other files (their checks test those lines).
 LINE_FEATURES = {"local_remote", "cloud_remote"}
@@ -260,6 +292,7 @@ def expected_files(has: Has, package_name: str) -> set[str]:
     files = set(BASE_FILES)
     for feature in has:
         files |= FEATURE_FILES.get(feature, set())
+        files |= SERVING_FILES.get(feature, {}).get(has.online, set())
     return {path.format(pkg=package_name) for path in files}
 
 

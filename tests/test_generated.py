@@ -23,6 +23,7 @@ import yaml
 from extensions.ladder import FEATURES
 from tests.dockerfile import read_image
 from tests.matrix import Variant, expected_targets, variants
+from tests.monitoring import CONTRACT, PUSHED, contract_names, metric_names
 from tests.project import (
     Project,
     check_jsonschema,
@@ -687,6 +688,335 @@ class ChallengerTrafficChecks:
         assert len(logged) == 5 and json.loads(logged[0])["champion"] == answers[0]
 
 
+PROMETHEUS = Path("monitoring") / "prometheus"
+# Each alert of alerts.yml, after the project's CamelCase name; the service's only online.
+SERVICE_ALERTS = {"HighErrorRate", "HighLatency", "NoTraffic", "NotReady"}
+DRIFT_ALERTS = {"DataDrift", "DriftCheckStale"}
+
+
+def alert_prefix(project_name: str) -> str:
+    """ChurnModel from "Churn Model" (or "churn-model"): how alerts.yml names its alerts."""
+    return re.sub(r"[^A-Za-z0-9]+", " ", project_name).title().replace(" ", "")
+
+
+def promtool(*args: str, cwd: Path) -> str:
+    """Run promtool (Debian's prometheus package, which .ci/run installs) in `cwd`."""
+    if shutil.which("promtool") is None:
+        pytest.fail("promtool is not on PATH: apt-get install prometheus (.ci/run does)")
+    result = subprocess.run(["promtool", *args], cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def drift_threshold(params: dict) -> float:
+    """The share of drifted columns from which the drift check reports drift."""
+    threshold = params.get("drift", {}).get("threshold", params.get("drift_threshold"))
+    assert threshold is not None, "params.yaml has no drift threshold (drift.threshold)"
+    return float(threshold)
+
+
+class MonitoringChecks:
+    """The Prometheus config, the alert rules and their unit tests, the Grafana dashboard."""
+
+    def test_promtool_accepts_the_config_and_the_rules(self, project):
+        folder = project.path / PROMETHEUS
+        checked = promtool("check", "config", "prometheus.yml", cwd=folder)
+        assert "SUCCESS: 1 rule files found" in checked
+        promtool("check", "rules", "alerts.yml", cwd=folder)
+
+    def test_every_alert_is_unit_tested_firing_and_silent(self, project):
+        folder = project.path / PROMETHEUS
+        promtool("test", "rules", "alerts_test.yml", cwd=folder)
+        rules = yaml.safe_load((folder / "alerts.yml").read_text())
+        alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+        expected = DRIFT_ALERTS | (SERVICE_ALERTS if self.variant.has.service_metrics else set())
+        prefix = alert_prefix(project.answers["project_name"])
+        assert alerts == {prefix + alert for alert in expected}
+        fired, silent = set(), set()
+        for test in yaml.safe_load((folder / "alerts_test.yml").read_text())["tests"]:
+            cases: dict[str, list[bool]] = {}
+            for case in test.get("alert_rule_test", []):
+                cases.setdefault(case["alertname"], []).append(bool(case["exp_alerts"]))
+            fired |= {name for name, fires in cases.items() if any(fires)}
+            silent |= {name for name, fires in cases.items() if not any(fires)}
+        assert fired == alerts, "a test where each alert fires"
+        assert silent == alerts, "a test where each alert stays silent throughout"
+
+    def test_the_drift_alert_fires_at_the_drift_checks_threshold(self, project):
+        rules = yaml.safe_load((project.path / PROMETHEUS / "alerts.yml").read_text())
+        (expr,) = [
+            rule["expr"]
+            for group in rules["groups"]
+            for rule in group["rules"]
+            if rule["alert"].endswith("DataDrift")
+        ]
+        match = re.fullmatch(rf"{project.package}_drift_share > ([\d.]+)", expr.strip())
+        assert match, expr
+        params = yaml.safe_load((project.path / "params.yaml").read_text())
+        assert float(match.group(1)) == drift_threshold(params)
+
+    def test_prometheus_scrapes_the_service_and_the_pushgateway(self, project):
+        config = yaml.safe_load((project.path / PROMETHEUS / "prometheus.yml").read_text())
+        jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+        targets = {
+            name: [target for static in job["static_configs"] for target in static["targets"]]
+            for name, job in jobs.items()
+        }
+        # The pushed job label (the drift check's) is kept, not renamed to exported_job.
+        assert jobs["pushgateway"]["honor_labels"] is True
+        assert targets.pop("pushgateway") == ["127.0.0.1:9091"]
+        if self.variant.has.service_metrics:
+            name = project.package.replace("_", "-")
+            assert targets == {name: ["127.0.0.1:8000"]}
+            assert jobs[name]["metrics_path"] == "/metrics"
+        else:
+            assert targets == {}
+
+    def test_the_dashboard_queries_only_the_contracts_metrics(self, project, tmp_path):
+        dashboard = json.loads((project.path / "monitoring/grafana/dashboard.json").read_text())
+        variables = {item["name"]: item for item in dashboard["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource"
+        assert variables["datasource"]["query"] == "prometheus"
+        for panel in dashboard["panels"]:
+            if panel["type"] == "row":
+                continue
+            for source in [panel, *panel["targets"]]:
+                assert source["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        used = metric_names(project.path)
+        assert used <= contract_names(project.package), used - contract_names(project.package)
+        families = PUSHED if not self.variant.has.service_metrics else tuple(CONTRACT)
+        for family in families:
+            assert used & contract_names(project.package, (family,)), f"{family} is not shown"
+        # PromQL syntax, with no server: every query as a recording rule for promtool.
+        queries = [
+            {"record": f"panel_{panel['id']}_{target['refId']}", "expr": target["expr"]}
+            for panel in dashboard["panels"]
+            for target in panel.get("targets", [])
+        ]
+        rules = json.dumps({"groups": [{"name": "dashboard", "rules": queries}]})
+        (tmp_path / "queries.yml").write_text(rules.replace("$__rate_interval", "5m"))
+        promtool("check", "rules", "queries.yml", cwd=tmp_path)
+
+
+# The Kubernetes release whose API schemas the overlays must pass (the CronJob's
+# podFailurePolicy validates from 1.29 on).
+KUBERNETES_VERSION = "1.32"
+OVERLAYS = ("staging", "prod")
+WORKLOADS = {"Deployment", "CronJob"}
+
+
+def kustomize(overlay: Path) -> str:
+    """What `kubectl kustomize` builds from an overlay (kubectl has kustomize built in)."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.fail("kubectl is not on PATH: it builds the kustomize overlays (install kubectl)")
+    result = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    return result.stdout
+
+
+def objects_of(manifests: str) -> list[dict]:
+    return [item for item in yaml.safe_load_all(manifests) if item]
+
+
+def pod_template(workload: dict) -> dict:
+    spec = workload["spec"]
+    return (spec["jobTemplate"]["spec"] if workload["kind"] == "CronJob" else spec)["template"]
+
+
+def by_kind(objects: list[dict]) -> dict[str, dict[str, dict]]:
+    """{kind: {name: object}}"""
+    found: dict[str, dict[str, dict]] = {}
+    for item in objects:
+        found.setdefault(item["kind"], {})[item["metadata"]["name"]] = item
+    return found
+
+
+def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+class KubernetesChecks:
+    """The kustomize overlays: valid objects, locked-down pods, the drift CronJob, deploying."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def built(cls, project) -> dict[str, str]:
+        """Each overlay as kustomize builds it: the manifests `kubectl apply -k` sends."""
+        return {env: kustomize(project.path / "deploy/k8s/overlays" / env) for env in OVERLAYS}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def overlays(cls, built) -> dict[str, list[dict]]:
+        """Each overlay's objects."""
+        return {env: objects_of(manifests) for env, manifests in built.items()}
+
+    def test_overlays_pass_kubernetes_validate_strict(self, built, overlays):
+        """Every object validates strictly (no unknown field); only the ServiceMonitor's kind
+        is unknown to Kubernetes' own schemas, and nothing else is skipped."""
+        for env in OVERLAYS:
+            result = subprocess.run(
+                [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, "-"],
+                input=built[env],
+                capture_output=True,
+                text=True,
+            )
+            output = result.stdout + result.stderr
+            assert result.returncode == 0, output
+            unexpected = [
+                line
+                for line in output.splitlines()
+                if not line.startswith("INFO") and "kind ServiceMonitor" not in line
+            ]
+            assert not unexpected, output
+            checked = [item for item in overlays[env] if item["kind"] != "ServiceMonitor"]
+            assert output.count(" - passed for resource ") == len(checked), output
+
+    def test_every_pod_runs_locked_down(self, overlays):
+        for env, objects in overlays.items():
+            workloads = [item for item in objects if item["kind"] in WORKLOADS]
+            assert workloads, env
+            for workload in workloads:
+                where = f"{env}: {workload['kind']}/{workload['metadata']['name']}"
+                pod = pod_template(workload)["spec"]
+                assert pod["securityContext"]["runAsNonRoot"] is True, where
+                assert pod["securityContext"]["runAsUser"] == 10001, where
+                assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
+                assert pod["automountServiceAccountToken"] is False, where
+                scratch = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+                for container in pod["containers"]:
+                    context = container["securityContext"]
+                    assert context["allowPrivilegeEscalation"] is False, where
+                    assert context["readOnlyRootFilesystem"] is True, where
+                    assert context["capabilities"]["drop"] == ["ALL"], where
+                    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+                    assert mounts["/tmp"] in scratch, f"{where}: /tmp is not an emptyDir"
+                    for part in ("requests", "limits"):
+                        assert set(container["resources"][part]) == {"cpu", "memory"}, where
+                    assert re.fullmatch(r"ghcr\.io/OWNER/[a-z0-9-]+:v[\d.]+", container["image"])
+
+    def test_the_drift_cronjob_checks_the_sampled_rows_daily(self, project, overlays):
+        name = project.package.replace("_", "-")
+        for env, objects in overlays.items():
+            kinds = by_kind(objects)
+            config = next(iter(kinds["ConfigMap"].values()))["data"]
+            cron = kinds["CronJob"][f"{name}-drift"]
+            assert re.fullmatch(r"\d+ \d+ \* \* \*", cron["spec"]["schedule"]), "daily"
+            pod = pod_template(cron)["spec"]
+            (container,) = pod["containers"]
+            assert container["command"] == [project.package, "drift"]
+            env_vars = {item["name"]: item for item in container["env"]}
+            for key in ("PUSHGATEWAY_URL", "MLFLOW_TRACKING_URI"):
+                assert env_vars[key]["valueFrom"]["configMapKeyRef"]["key"] in config, env
+            assert config["PUSHGATEWAY_URL"].startswith("http")
+            # SAMPLE_DIR is on a claimed volume, the one the service (or the scoring) fills.
+            sample_dir = env_vars["SAMPLE_DIR"]["value"]
+            claims = {
+                v["name"]: v["persistentVolumeClaim"]["claimName"]
+                for v in pod["volumes"]
+                if "persistentVolumeClaim" in v
+            }
+            (mount,) = [m for m in container["volumeMounts"] if m["name"] in claims]
+            assert sample_dir == mount["mountPath"] or sample_dir.startswith(mount["mountPath"])
+            claim = kinds["PersistentVolumeClaim"][claims[mount["name"]]]
+            if self.variant.has.online:
+                assert claim["metadata"]["name"] == f"{name}-samples"
+                assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+                server = pod_template(kinds["Deployment"][name])["spec"]
+                (serving,) = server["containers"]
+                served = {v["name"]: v for v in server["volumes"]}
+                (writes,) = [m for m in serving["volumeMounts"] if m["mountPath"] == sample_dir]
+                assert served[writes["name"]]["persistentVolumeClaim"]["claimName"] == (
+                    f"{name}-samples"
+                )
+                assert {e["name"]: e.get("value") for e in serving["env"]}["SAMPLE_DIR"] == (
+                    sample_dir
+                )
+
+    def test_workloads_follow_the_serving_choice(self, project, overlays):
+        """Online: the service with probes, scaling and a disruption budget. Batch: a
+        CronJob that scores a batch on a volume instead."""
+        name = project.package.replace("_", "-")
+        for objects in overlays.values():
+            kinds = by_kind(objects)
+            if not self.variant.has.online:
+                assert not {"Deployment", "Service", "HorizontalPodAutoscaler"} & set(kinds)
+                assert "PodDisruptionBudget" not in kinds
+                scoring = pod_template(kinds["CronJob"][f"{name}-predict"])["spec"]
+                (container,) = scoring["containers"]
+                command = container["command"]
+                assert command[:2] == [project.package, "predict"], command
+                data = {m["mountPath"] for m in container["volumeMounts"] if m["name"] == "data"}
+                for option in ("--input", "--output"):
+                    path = command[command.index(option) + 1]
+                    assert any(path.startswith(f"{folder}/") for folder in data), path
+                continue
+            deployment = kinds["Deployment"][name]
+            assert "replicas" not in deployment["spec"], "the HorizontalPodAutoscaler owns it"
+            server = pod_template(deployment)
+            (container,) = server["spec"]["containers"]
+            ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+            assert ports == {"http": 8000}
+            for probe, path in (("readinessProbe", "/ready"), ("livenessProbe", "/health")):
+                assert container[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+            labels = server["metadata"]["labels"]
+            service = kinds["Service"][name]
+            assert matches(service["spec"]["selector"], labels)
+            assert service["spec"]["ports"][0]["targetPort"] == "http"
+            for cron in kinds["CronJob"].values():
+                job_labels = pod_template(cron)["metadata"]["labels"]
+                assert not matches(service["spec"]["selector"], job_labels), "jobs get no traffic"
+            hpa = kinds["HorizontalPodAutoscaler"][name]
+            assert hpa["apiVersion"] == "autoscaling/v2"
+            assert hpa["spec"]["scaleTargetRef"] == {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": name,
+            }
+            # A budget of minAvailable 1 over a single replica would block every node drain.
+            assert hpa["spec"]["minReplicas"] >= 2
+            pdb = kinds["PodDisruptionBudget"][name]
+            assert matches(pdb["spec"]["selector"]["matchLabels"], labels)
+            annotations = server["metadata"].get("annotations", {})
+            for monitor in kinds.get("ServiceMonitor", {}).values():
+                assert matches(
+                    monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"]
+                )
+                assert {e["port"] for e in monitor["spec"]["endpoints"]} <= {"http"}
+                assert annotations["prometheus.io/scrape"] == "false", "scraped twice otherwise"
+
+    def test_the_release_deploys_the_prod_overlay_after_the_promotion(self, project, tmp_path):
+        """The deploy job: after `promote`, the same environment, read-only; its image edit
+        names the overlay's image, so every workload runs the release's image."""
+        workflow = yaml.safe_load((project.path / ".github/workflows/cd.yml").read_text())
+        deploy = workflow["jobs"]["deploy"]
+        assert deploy["needs"] == "promote"
+        assert deploy["environment"] == workflow["jobs"]["promote"]["environment"]
+        assert deploy["permissions"] == {"contents": "read"}
+        assert deploy["if"] == "github.event_name == 'push'"
+        steps = {step.get("name"): step for step in deploy["steps"]}
+        assert "secrets.KUBECONFIG" in steps["Cluster credentials"]["env"]["KUBECONFIG_CONTENT"]
+        apply = steps["Apply the prod overlay with the release's image"]
+        assert apply["working-directory"] == "deploy/k8s/overlays/prod"
+        assert "kubectl apply -k ." in apply["run"]
+        edit = re.search(
+            r'kustomize edit set image "([\w-]+)=(\S+):\$\{GITHUB_REF_NAME\}"', apply["run"]
+        )
+        assert edit and edit.group(2) == "ghcr.io/${GITHUB_REPOSITORY,,}", apply["run"]
+        # What `kustomize edit set image` writes, for a release v9.9.9 of acme/model.
+        deploy_dir = tmp_path / "k8s"
+        shutil.copytree(project.path / "deploy" / "k8s", deploy_dir)
+        overlay = deploy_dir / "overlays" / "prod" / "kustomization.yaml"
+        kustomization = yaml.safe_load(overlay.read_text())
+        (image,) = [item for item in kustomization["images"] if item["name"] == edit.group(1)]
+        image.update(newName="ghcr.io/acme/model", newTag="v9.9.9")
+        overlay.write_text(yaml.safe_dump(kustomization))
+        built = objects_of(kustomize(overlay.parent))
+        workloads = [item for item in built if item["kind"] in WORKLOADS]
+        images = {c["image"] for w in workloads for c in pod_template(w)["spec"]["containers"]}
+        assert images == {"ghcr.io/acme/model:v9.9.9"}
+
+
 class EachTestFileAlone:
     """Every test file of the project passes run by itself, with nothing set up before."""
 
@@ -718,6 +1048,8 @@ FEATURE_CHECKS: dict[str, type] = {
     "service_metrics": ServiceMetricsChecks,
     "input_sampling": InputSamplingChecks,
     "challenger_traffic": ChallengerTrafficChecks,
+    "monitoring": MonitoringChecks,
+    "kubernetes": KubernetesChecks,
 }
 
 
@@ -735,6 +1067,8 @@ def checks_for(variant: Variant) -> tuple[type, ...]:
     alone = (EachTestFileAlone,) if variant == RICHEST else ()
     groups = [FEATURE_CHECKS[name] for name in variant.has if name in FEATURE_CHECKS]
     return (*alone, *reversed(groups), ProjectChecks)
+    own = [FEATURE_CHECKS[name] for name in variant.has if name in FEATURE_CHECKS]
+    return (*alone, *reversed(own), ProjectChecks)
 
 
 for _variant in variants():
