@@ -1067,8 +1067,6 @@ def checks_for(variant: Variant) -> tuple[type, ...]:
     alone = (EachTestFileAlone,) if variant == RICHEST else ()
     groups = [FEATURE_CHECKS[name] for name in variant.has if name in FEATURE_CHECKS]
     return (*alone, *reversed(groups), ProjectChecks)
-    own = [FEATURE_CHECKS[name] for name in variant.has if name in FEATURE_CHECKS]
-    return (*alone, *reversed(own), ProjectChecks)
 
 
 for _variant in variants():
