@@ -240,6 +240,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         ".github/dependabot.yml",
         ".github/pull_request_template.md",
     },
+    "kubeflow": {"pipelines/kubeflow.py"},
 }
 # Features that only change lines of other files (their checks test those lines).
 LINE_FEATURES = {"local_remote", "cloud_remote"}
@@ -260,6 +261,7 @@ FEATURE_TARGETS: dict[str, set[str]] = {
     "dvc": {"data", "repro", "push", "pull"},
     "cloud_remote": {"remote"},
     "audit": {"audit"},
+    "kubeflow": {"kfp-compile", "kfp-run"},
 }
 
 
