@@ -264,6 +264,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         "deploy/k8s/overlays/staging/kustomization.yaml",
         "deploy/k8s/overlays/prod/kustomization.yaml",
     },
+    "kubeflow": {"pipelines/kubeflow.py"},
 }
 # Files a feature brings only to online projects, or only to batch ones: the Kubernetes
 # objects of the service, or the CronJob that scores batches instead.
@@ -306,6 +307,7 @@ FEATURE_TARGETS: dict[str, set[str]] = {
     "audit": {"audit"},
     "drift": {"drift"},
     "continuous_training": {"retrain"},
+    "kubeflow": {"kfp-compile", "kfp-run"},
 }
 
 
