@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,20 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         if name in vars(base):
             item.extra_keyword_matches.add(base.__name__)
             return
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest groups first: xdist hands out whole classes in the order they come, so a
+    level-4 project started last would leave one worker idle while the other finishes it.
+    """
+    items.sort(key=lambda item: -weight(getattr(item, "cls", None)))
+
+
+def weight(cls: type | None) -> int:
+    """Twice a generated project's level (or the level an upgrade climbs to), one more for
+    the project that runs each of its test files alone; 0 for the rest."""
+    if cls is None:
+        return 0
+    match = re.fullmatch(r"Test(?:Upgrade_L\d_to_)?L(\d)\w*", cls.__name__)
+    alone = any(base.__name__ == "EachTestFileAlone" for base in cls.__mro__)
+    return 2 * int(match.group(1)) + alone if match else 0

@@ -164,6 +164,17 @@ def test_level_3_page_names_every_file_and_make_target_it_adds(site: Path) -> No
             assert f"make {target}" in text, target
 
 
+def test_level_4_page_names_every_file_and_make_target_it_adds(site: Path) -> None:
+    text = page_text(site, "levels/level-4")
+    for serving in ("batch", "online"):
+        answers = {"serving": serving, "data_remote": "local"}
+        added = rendered_files(4, **answers) - rendered_files(3, **answers)
+        for path in added:
+            assert path.rsplit("/", 1)[-1] in text, path
+        for target in make_targets(4, **answers) - make_targets(3, **answers):
+            assert f"make {target}" in text, target
+
+
 def test_level_2_page_shows_the_gate_as_rendered(site: Path) -> None:
     params = yaml.safe_load(
         render_jinja(

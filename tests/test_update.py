@@ -22,27 +22,41 @@ UPGRADES = [(low, high) for low in BUILT_LEVELS for high in BUILT_LEVELS if high
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("low", "high"), UPGRADES, ids=[f"L{a}-to-L{b}" for a, b in UPGRADES])
-def test_upgrade_keeps_the_teams_edits(template, tmp_path, low, high):
-    project = render(template, tmp_path / "clinic", **TEAM, mlops_level=low)
-    project.git_commit_all("Render the template")
-    project.make("setup")
-    project.git_commit_all("Lock the environment")
-    had_workflow = (project.path / ".github" / "workflows" / "ci.yml").exists()
-    edit_like_a_team(project)
+class UpgradeWithTheTeamsEdits:
+    """One climb, from `low` to `high`, of a project the team has edited and set up.
 
-    project.update(mlops_level=high)
+    A class per climb (TestUpgrade_L1_to_L2, ...), so that xdist runs the climbs side
+    by side: each takes a minute.
+    """
 
-    assert project.answers["mlops_level"] == high
-    assert_merged_cleanly(project)
-    assert_edits_survived(project)
-    if had_workflow:
-        workflow = project.path / ".github" / "workflows" / "ci.yml"
-        assert workflow.read_text().endswith(OWN_CI_STEP)
-    project.make("setup")
-    project.make("lint", "test")
-    main_job = "repro" if project_has(project.answers).dvc else "pipeline"
-    assert "as champion" in project.make(main_job)
+    low: int
+    high: int
+
+    def test_upgrade_keeps_the_teams_edits(self, template, tmp_path):
+        project = render(template, tmp_path / "clinic", **TEAM, mlops_level=self.low)
+        project.git_commit_all("Render the template")
+        project.make("setup")
+        project.git_commit_all("Lock the environment")
+        had_workflow = (project.path / ".github" / "workflows" / "ci.yml").exists()
+        edit_like_a_team(project)
+
+        project.update(mlops_level=self.high)
+
+        assert project.answers["mlops_level"] == self.high
+        assert_merged_cleanly(project)
+        assert_edits_survived(project)
+        if had_workflow:
+            workflow = project.path / ".github" / "workflows" / "ci.yml"
+            assert workflow.read_text().endswith(OWN_CI_STEP)
+        project.make("setup")
+        project.make("lint", "test")
+        main_job = "repro" if project_has(project.answers).dvc else "pipeline"
+        assert "as champion" in project.make(main_job)
+
+
+for _low, _high in UPGRADES:
+    _name = f"TestUpgrade_L{_low}_to_L{_high}"
+    globals()[_name] = type(_name, (UpgradeWithTheTeamsEdits,), {"low": _low, "high": _high})
 
 
 @pytest.mark.slow

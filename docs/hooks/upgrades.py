@@ -6,11 +6,15 @@ list, so the upgrade guide claims exactly what the tests prove.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
-from template_data import ROOT  # noqa: F401  (puts the repository on sys.path)
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from tests.team_edits import EDITS
+from tests.team_edits import EDITS  # noqa: E402  (needs ROOT on sys.path)
 
 MARKER = "<!-- upgrade-edits -->"
 
