@@ -95,6 +95,10 @@ FEATURES: dict[str, Feature] = {
         requires=("pipeline",),
     ),
     "ci": Feature("a GitHub Actions CI workflow and pre-commit hooks"),
+    "template_updates": Feature(
+        "a weekly workflow that opens a pull request with the template's newest release",
+        requires=("ci",),
+    ),
     "online": Feature("a FastAPI service for online predictions", requires=("registry",)),
     "dvc": Feature(
         "a DVC pipeline over the same stage commands, the raw data tracked, a data remote",
@@ -167,7 +171,7 @@ FEATURES: dict[str, Feature] = {
 # What each level adds to the one below; level 1 is the base every project has.
 LEVEL_FEATURES: dict[int, tuple[str, ...]] = {
     1: (),
-    2: ("pipeline", "registry", "ci"),
+    2: ("pipeline", "registry", "ci", "template_updates"),
     3: (
         "dvc",
         "validation",
