@@ -22,6 +22,7 @@ from extensions.ladder import (
     LadderGlobals,
     choices,
     default_python,
+    next_level,
     project_has,
     questions,
 )
@@ -248,6 +249,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         "tests/test_drift.py",
     },
     "continuous_training": {".github/workflows/retrain.yml", ".github/workflows/drift.yml"},
+    "template_updates": {".github/workflows/template-update.yml"},
     "service_metrics": {"src/{pkg}/serving/metrics.py", "tests/test_metrics.py"},
     "challenger_traffic": {"src/{pkg}/serving/challenger.py", "tests/test_challenger.py"},
     "input_sampling": {"src/{pkg}/serving/sampling.py", "tests/test_sampling.py"},
@@ -311,5 +313,7 @@ FEATURE_TARGETS: dict[str, set[str]] = {
 }
 
 
-def expected_targets(has: Has) -> set[str]:
-    return BASE_TARGETS.union(*(FEATURE_TARGETS.get(feature, set()) for feature in has))
+def expected_targets(has: Has, level: int) -> set[str]:
+    """The make targets of a project: its features', and a preview of the next level."""
+    targets = BASE_TARGETS.union(*(FEATURE_TARGETS.get(feature, set()) for feature in has))
+    return targets | ({"preview-level"} if next_level(level) else set())

@@ -8,6 +8,9 @@ a step of their own in CI.
 
 from __future__ import annotations
 
+import difflib
+from pathlib import Path
+
 from tests.project import Project
 
 CONFLICT_MARKERS = ("<<<<<<<", ">>>>>>>")
@@ -133,3 +136,39 @@ def assert_merged_cleanly(project: Project) -> None:
             text = (project.path / path).read_text()
             assert not any(marker in text for marker in CONFLICT_MARKERS), path
     assert project.run("git", "diff", "--name-only", "--diff-filter=U") == ""
+
+
+Changes = dict[str, tuple[list[str], list[str]]]
+
+
+def changes_from(fresh: Project, project: Project) -> Changes:
+    """The lines the project adds to and removes from a fresh render, file by file.
+
+    Taken before an update against a render of the old level, and after it against a
+    render of the new one, it must be the same: the update brought the template's
+    changes and nothing else, and kept every line of the team's.
+    """
+    tracked = set(project.run("git", "ls-files").splitlines())
+    changes: Changes = {}
+    for path in sorted(tracked | fresh.files()):
+        ours, theirs = lines_of(project.path / path), lines_of(fresh.path / path)
+        if ours is None or theirs is None or ours == theirs:
+            if (ours is None) != (theirs is None):
+                changes[path] = (["<file>"], []) if theirs is None else ([], ["<file>"])
+            continue
+        added, removed = [], []
+        for line in difflib.unified_diff(theirs, ours, n=0, lineterm=""):
+            if line.startswith(("+++", "---", "@@")):
+                continue
+            (added if line.startswith("+") else removed).append(line[1:])
+        changes[path] = (sorted(added), sorted(removed))
+    return changes
+
+
+def lines_of(path: Path) -> list[str] | None:
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        return [path.read_bytes().hex()]

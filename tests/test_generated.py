@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from extensions.ladder import FEATURES
+from extensions.ladder import FEATURES, next_level
 from tests.dockerfile import instructions, read_image
 from tests.matrix import Variant, expected_targets, variants
 from tests.monitoring import CONTRACT, PUSHED, contract_names, metric_names, pushed_names
@@ -100,8 +100,19 @@ def registered(output: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-class ProjectChecks:
-    """What every project does, whatever its level."""
+def once_per_level(test):
+    """Mark a check whose code path is the same for every answer at a level.
+
+    Stages, the registry, the audit trail and the drift check run the same code whatever
+    `serving`, `data_remote` or `orchestrator` say, so such a check runs in one variant
+    per level (the level's first in the matrix) instead of in each.
+    """
+    test.once_per_level = True
+    return test
+
+
+class RenderedProject:
+    """The variant's project, rendered, committed and set up once for its class."""
 
     variant: Variant
 
@@ -113,6 +124,10 @@ class ProjectChecks:
         generated.git_commit_all("Render the template")
         generated.make("setup")
         return generated
+
+
+class ProjectChecks(RenderedProject):
+    """What every project does, whatever its level."""
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -137,7 +152,25 @@ class ProjectChecks:
 
     def test_make_help_lists_the_jobs_of_its_features(self, project):
         listed = set(re.findall(r"^  ([a-z-]+) ", project.make("help"), re.MULTILINE))
-        assert listed == expected_targets(self.variant.has)
+        assert listed == expected_targets(self.variant.has, self.variant.level)
+
+    def test_preview_level_shows_the_next_level_and_changes_nothing(self, project):
+        following = next_level(self.variant.level)
+        if following is None:
+            assert "preview-level" not in project.make("help")
+            return
+        before = project.run("git", "status", "--porcelain")
+        shown = project.make("preview-level", LEVEL=str(following))
+        assert f"Level {following} adds (A) and changes (M) these files:" in shown
+        assert re.search(r"^  M +\.copier-answers\.yml$", shown, re.MULTILINE)
+        assert re.search(r"^  A +\S", shown, re.MULTILINE)
+        assert "and these make targets:\n  make " in shown
+        assert re.search(r"^dependencies \(pyproject\.toml\):\n  [a-z]", shown, re.MULTILINE)
+        assert re.search(rf"^  mlops_level: {following}$", shown, re.MULTILINE)
+        refused = project.make("preview-level", check=False, LEVEL=str(self.variant.level))
+        assert f"LEVEL must be a level above this project's {self.variant.level}: " in refused
+        assert project.run("git", "status", "--porcelain") == before
+        assert not (project.path / ".preview").exists()
 
     def test_environment_runs_the_chosen_python(self, project):
         version = project.run(".venv/bin/python", "--version").split()[1]
@@ -177,6 +210,7 @@ class ProjectChecks:
 class PipelineChecks:
     """The prepare, train and evaluate stages, each alone in its own process."""
 
+    @once_per_level
     def test_stages_hand_over_through_files_and_the_gate_decides(self, project, tmp_path):
         workspace = project.workspace(tmp_path / "work")
         outputs = workspace.path / "outputs"
@@ -226,6 +260,7 @@ class RegistryChecks:
         aliases = project.python(ALIASES.format(package=project.package))
         assert aliases["champion"] == champion
 
+    @once_per_level
     def test_stages_register_move_the_aliases_and_stop_at_the_gate(self, project, tmp_path):
         workspace = project.workspace(tmp_path / "work")
         assert registered(workspace.job("pipeline")) == ("1", "champion")
@@ -447,6 +482,7 @@ TAMPERINGS = {
 class AuditChecks:
     """`make audit`: 0 for an intact trail; each kind of tampering named, non-zero."""
 
+    @once_per_level
     def test_make_audit_catches_every_kind_of_tampering(self, project, reproduced):
         assert "the chain holds" in project.make("audit")
         trail = project.path / "audit" / "trail.jsonl"
@@ -563,6 +599,7 @@ class RepoGovernanceChecks:
 class DriftChecks:
     """`make drift`: exit 0 on the clean batch, Error 3 on the shifted one, 1 on bad input."""
 
+    @once_per_level
     def test_the_shipped_batches_and_a_bad_one(self, project, champion, tmp_path):
         clean = project.run("make", "drift", "CURRENT=data/examples/batch_clean.csv")
         assert "No drift:" in clean
@@ -578,6 +615,7 @@ class DriftChecks:
         refused = project.run("make", "drift", f"CURRENT={empty}", check=False)
         assert "Error 1" in refused and "is empty" in refused and "Traceback" not in refused
 
+    @once_per_level
     def test_the_check_is_logged_to_mlflow(self, project, champion):
         project.run("make", "drift", "CURRENT=data/examples/batch_shifted.csv", check=False)
         logged = project.python(DRIFT_RUN)
@@ -605,7 +643,10 @@ class ContinuousTrainingChecks:
         drift = yaml.safe_load((workflows / "drift.yml").read_text())
         dispatch = " ".join(step.get("run", "") for step in drift["jobs"]["retrain"]["steps"])
         assert "event_type=drift-detected" in dispatch
+        retrain_job = "make kfp-run" if self.variant.has.kubeflow else "make retrain"
+        assert retrain_job in (workflows / "retrain.yml").read_text()
 
+    @once_per_level
     def test_a_shifted_batch_leads_to_a_challenger_that_must_beat_the_champion(
         self, project, reproduced
     ):
@@ -615,10 +656,8 @@ class ContinuousTrainingChecks:
             "make", "drift", "CURRENT=data/examples/batch_shifted.csv", check=False
         )
         assert "Error 3" in shifted
-        # On Kubeflow the workflow submits the same stages to the cluster; here they run
-        # on this machine, as on a GitHub runner.
-        retrain = "make kfp-run" if self.variant.has.kubeflow else "make retrain"
-        assert retrain in (workflows / "retrain.yml").read_text()
+        # On Kubeflow the workflow submits the same stages to the cluster (checked with
+        # the workflows); here they run on this machine, as on a GitHub runner.
         version, role = registered(project.make("retrain"))
         events = [
             json.loads(line)["event"]
@@ -1153,8 +1192,29 @@ class KubeflowChecks:
             assert "Error 1" in output and "Traceback" not in output
 
 
-class EachTestFileAlone:
-    """Every test file of the project passes run by itself, with nothing set up before."""
+class TemplateUpdatesChecks:
+    """The weekly workflow that opens a pull request with the template's newest release."""
+
+    def test_the_workflow_is_valid_least_privilege_and_weekly(self, project):
+        path = project.path / ".github" / "workflows" / "template-update.yml"
+        check_jsonschema(path, "vendor.github-workflows")
+        actionlint(project.path)
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow[True]["schedule"][0]["cron"] and "workflow_dispatch" in workflow[True]
+        assert workflow["permissions"] == {}
+        (job,) = workflow["jobs"].values()
+        assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+        steps = " ".join(step.get("run", "") for step in job["steps"])
+        assert "copier update --trust --defaults --conflict inline" in steps
+        assert "gh pr create" in steps and "Conflicts to resolve" in steps
+
+
+class EachTestFileAlone(RenderedProject):
+    """Every test file of the project passes run by itself, with nothing set up before.
+
+    A class of its own, with a project of its own, so that xdist runs it beside the
+    variant's other checks rather than after them.
+    """
 
     def test_each_test_file_passes_alone(self, project):
         for test_file in sorted((project.path / "tests").glob("test_*.py")):
@@ -1184,6 +1244,7 @@ FEATURE_CHECKS: dict[str, type] = {
     "service_metrics": ServiceMetricsChecks,
     "input_sampling": InputSamplingChecks,
     "challenger_traffic": ChallengerTrafficChecks,
+    "template_updates": TemplateUpdatesChecks,
     "monitoring": MonitoringChecks,
     "kubernetes": KubernetesChecks,
     "kubeflow": KubeflowChecks,
@@ -1201,11 +1262,28 @@ RICHEST = max(variants(), key=lambda variant: len(set(variant.has)))
 
 def checks_for(variant: Variant) -> tuple[type, ...]:
     """The check groups of the variant's features, most specific first, then the base."""
-    alone = (EachTestFileAlone,) if variant == RICHEST else ()
     groups = [FEATURE_CHECKS[name] for name in variant.has if name in FEATURE_CHECKS]
-    return (*alone, *reversed(groups), ProjectChecks)
+    return (*reversed(groups), ProjectChecks)
+
+
+def repeated_checks(variant: Variant, checks: tuple[type, ...]) -> dict[str, None]:
+    """The once-per-level checks a variant leaves to its level's first variant (as None)."""
+    first = next(other for other in variants() if other.level == variant.level)
+    if variant == first:
+        return {}
+    return {
+        name: None
+        for group in checks
+        for name, test in vars(group).items()
+        if getattr(test, "once_per_level", False)
+    }
 
 
 for _variant in variants():
     _name = "Test" + _variant.id.replace("-", "_")
-    globals()[_name] = type(_name, checks_for(_variant), {"variant": _variant})
+    _checks = checks_for(_variant)
+    _body = {"variant": _variant, **repeated_checks(_variant, _checks)}
+    globals()[_name] = type(_name, _checks, _body)
+
+_name = "Test" + RICHEST.id.replace("-", "_") + "_each_file_alone"
+globals()[_name] = type(_name, (EachTestFileAlone,), {"variant": RICHEST})

@@ -18,6 +18,12 @@ import pytest
 
 from tests.matrix import ROOT
 from tests.project import render
+from tests.team_edits import (
+    assert_edits_survived,
+    assert_merged_cleanly,
+    changes_from,
+    edit_like_a_team,
+)
 
 # A release's heading, a blank line, its commit: "## 0.1.0 (2026-11-30)", "Commit: `abc1234`"
 RELEASE = re.compile(r"^## (\d+\.\d+\.\d+)[^\n]*\n\nCommit: `([0-9a-f]{7,40})`", re.MULTILINE)
@@ -84,3 +90,26 @@ def test_projects_of_the_previous_release_update_to_head_as_fresh_renders(reposi
             old.path, fresh.path, sorted(fresh.files()), shallow=False
         )
         assert mismatched == errors == [], (level, mismatched)
+
+
+@pytest.mark.slow
+def test_an_edited_project_of_the_previous_release_climbs_to_the_top_of_head(repository, tmp_path):
+    """The team's edits on a project of the previous release survive a climb to the top."""
+    tag = f"v{releases()[0][0]}"
+    low = max(built_levels_at(repository, tag))
+    top = max(built_levels_at(repository, "HEAD"))
+    project = render(repository, tmp_path / "project" / "clinic", tag, **TEAM, mlops_level=low)
+    project.git_commit_all("Render the previous release")
+    project.make("setup")
+    project.git_commit_all("Lock the environment")
+    edit_like_a_team(project)
+    old = render(repository, tmp_path / "old" / "clinic", tag, **TEAM, mlops_level=low)
+    edits = changes_from(old, project)
+
+    project.update(mlops_level=top)
+
+    assert project.answers["mlops_level"] == top
+    assert_merged_cleanly(project)
+    assert_edits_survived(project)
+    new = render(repository, tmp_path / "new" / "clinic", **TEAM, mlops_level=top)
+    assert changes_from(new, project) == edits

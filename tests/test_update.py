@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import filecmp
+import subprocess
 
 import pytest
+import yaml
+from copier import run_recopy, run_update
 
 from extensions.ladder import BUILT_LEVELS, project_has
 from tests.matrix import ROOT
@@ -13,6 +16,7 @@ from tests.team_edits import (
     OWN_CI_STEP,
     assert_edits_survived,
     assert_merged_cleanly,
+    changes_from,
     edit_like_a_team,
 )
 
@@ -39,12 +43,16 @@ class UpgradeWithTheTeamsEdits:
         project.git_commit_all("Lock the environment")
         had_workflow = (project.path / ".github" / "workflows" / "ci.yml").exists()
         edit_like_a_team(project)
+        low = render(template, tmp_path / "low" / "clinic", **TEAM, mlops_level=self.low)
+        edits = changes_from(low, project)
 
         project.update(mlops_level=self.high)
 
         assert project.answers["mlops_level"] == self.high
         assert_merged_cleanly(project)
         assert_edits_survived(project)
+        high = render(template, tmp_path / "high" / "clinic", **TEAM, mlops_level=self.high)
+        assert changes_from(high, project) == edits, "the diff holds only the template's changes"
         if had_workflow:
             workflow = project.path / ".github" / "workflows" / "ci.yml"
             assert workflow.read_text().endswith(OWN_CI_STEP)
@@ -73,16 +81,22 @@ def test_an_upgraded_project_is_a_fresh_render_of_the_higher_level(template, tmp
     assert mismatched == errors == []
 
 
-def test_downgrade_is_refused_and_changes_nothing(template, tmp_path):
-    project = render(template, tmp_path / "clinic", **TEAM, mlops_level=2)
+DOWNGRADES = [(high, low) for high in BUILT_LEVELS for low in BUILT_LEVELS if low < high]
+
+
+@pytest.mark.parametrize(("high", "low"), DOWNGRADES, ids=[f"L{a}-to-L{b}" for a, b in DOWNGRADES])
+def test_downgrade_is_refused_and_changes_nothing(template, tmp_path, high, low):
+    project = render(template, tmp_path / "clinic", **TEAM, mlops_level=high)
     project.git_commit_all("Render the template")
     before = {path: (project.path / path).read_bytes() for path in project.files()}
 
-    with pytest.raises(ValueError, match="mlops_level cannot go down from 2 to 1") as refused:
-        project.update(mlops_level=1)
+    with pytest.raises(
+        ValueError, match=f"mlops_level cannot go down from {high} to {low}"
+    ) as refused:
+        project.update(mlops_level=low)
 
-    assert "delete level 2's files" in str(refused.value)
-    assert project.answers["mlops_level"] == 2
+    assert f"delete level {high}'s files" in str(refused.value)
+    assert project.answers["mlops_level"] == high
     assert {path: (project.path / path).read_bytes() for path in project.files()} == before
     assert project.run("git", "status", "--porcelain") == ""
 
@@ -117,3 +131,106 @@ def test_an_edit_on_a_line_the_update_rewrites_conflicts_as_the_docs_show(templa
     shown = guide.split(marker, 1)[1].split("```", 1)[0]
     assert shown.startswith("<<<<<<< before updating\n" + REWORDED)
     assert shown in readme.read_text()
+
+
+def test_questions_first_asked_on_the_way_up_take_their_default_or_the_answer_given(
+    template, tmp_path
+):
+    defaults = render(template, tmp_path / "defaults" / "clinic", **TEAM, mlops_level=2)
+    defaults.git_commit_all("Render the template")
+    defaults.update(mlops_level=4)
+    assert defaults.answers["data_remote"] == "local"
+    assert defaults.answers["orchestrator"] == "github"
+
+    given = render(template, tmp_path / "given" / "clinic", **TEAM, mlops_level=2)
+    given.git_commit_all("Render the template")
+    given.update(mlops_level=4, data_remote="s3", orchestrator="kubeflow")
+    assert given.answers["data_remote"] == "s3" and given.answers["orchestrator"] == "kubeflow"
+    assert "url = s3://" in (given.path / ".dvc" / "config").read_text()
+    assert (given.path / "pipelines" / "kubeflow.py").is_file()
+
+
+def test_climbing_one_level_at_a_time_ends_where_jumping_does(template, tmp_path):
+    stepwise = render(template, tmp_path / "stepwise" / "clinic", **TEAM, mlops_level=1)
+    stepwise.git_commit_all("Render the template")
+    for level in BUILT_LEVELS[1:]:
+        stepwise.update(mlops_level=level)
+        stepwise.git_commit_all(f"Level {level}")
+    jump = render(template, tmp_path / "jump" / "clinic", **TEAM, mlops_level=1)
+    jump.git_commit_all("Render the template")
+    jump.update(mlops_level=max(BUILT_LEVELS))
+    assert stepwise.files() == jump.files()
+    _, mismatched, errors = filecmp.cmpfiles(
+        stepwise.path, jump.path, sorted(jump.files()), shallow=False
+    )
+    assert mismatched == errors == []
+
+
+def test_recopy_reproduces_the_project(template, tmp_path):
+    project = render(template, tmp_path / "clinic", **TEAM, mlops_level=4, serving="online")
+    project.git_commit_all("Render the template")
+    run_recopy(project.path, defaults=True, unsafe=True, quiet=True, overwrite=True)
+    assert project.run("git", "status", "--porcelain") == ""
+
+
+def clone(template, path):
+    subprocess.run(["git", "clone", "--quiet", str(template), str(path)], check=True)
+    return path
+
+
+def cut_a_release(template, version: str, appended: dict) -> None:
+    """Append text to files of the template, commit, and tag the commit `version`."""
+    for path, text in appended.items():
+        path.write_text(path.read_text() + text)
+    identity = ["-c", "user.name=Template test", "-c", "user.email=test@example.com"]
+    for command in (["add", "--all"], ["commit", "--quiet", "-m", version], ["tag", version]):
+        subprocess.run(["git", *identity, *command], cwd=template, check=True)
+
+
+def test_the_template_update_workflow_brings_a_newer_release(template, tmp_path):
+    """What .github/workflows/template-update.yml runs, against a template with a new tag."""
+    newer = clone(template, tmp_path / "template")
+    project = render(newer, tmp_path / "clinic", **TEAM, mlops_level=2)
+    project.git_commit_all("Render the template")
+    readme = newer / "template" / "README.md.jinja"
+    cut_a_release(newer, "99.99.100", {readme: "\nA sentence of the newer release.\n"})
+    workflow = yaml.safe_load(
+        (project.path / ".github" / "workflows" / "template-update.yml").read_text()
+    )
+    (job,) = workflow["jobs"].values()
+    script = next(step["run"] for step in job["steps"] if "copier update" in step.get("run", ""))
+    flags = script.split("copier update", 1)[1].split("\n", 1)[0].split()
+    run_update(project.path, **copier_options(flags))
+    assert project.answers["_commit"] == "99.99.100"
+    assert "A sentence of the newer release." in (project.path / "README.md").read_text()
+    assert project.answers["mlops_level"] == 2, "the level stays"
+
+
+def test_a_component_removed_by_hand_stays_removed_through_a_release(template, tmp_path):
+    """As docs/upgrading.md shows: a level 4 team drops the Kubernetes manifests."""
+    newer = clone(template, tmp_path / "template")
+    project = render(newer, tmp_path / "clinic", **TEAM, mlops_level=4, serving="online")
+    project.git_commit_all("Render the template")
+    project.run("git", "rm", "-r", "--quiet", "deploy/k8s")
+    project.git_commit_all("Deploy with our platform, not the Kubernetes manifests")
+    (manifest,) = (newer / "template").glob("*deploy*/k8s/base/*deployment.yaml*")
+    cut_a_release(newer, "99.99.100", {manifest: "# changed by the newer release\n"})
+
+    project.update(vcs_ref="99.99.100")
+
+    assert project.answers["_commit"] == "99.99.100"
+    assert not (project.path / "deploy").exists()
+    assert_merged_cleanly(project)
+
+
+def copier_options(flags: list[str]) -> dict:
+    """The workflow's `copier update` flags as run_update's arguments."""
+    known = {"--trust": ("unsafe", True), "--defaults": ("defaults", True)}
+    options: dict = {"quiet": True, "overwrite": True}
+    for index, flag in enumerate(flags):
+        if flag in known:
+            options[known[flag][0]] = known[flag][1]
+        elif flag == "--conflict":
+            options["conflict"] = flags[index + 1]
+    assert options.get("unsafe") and options.get("defaults"), flags
+    return options
