@@ -1,4 +1,4 @@
-"""Section 1: `copier copy` of every level and `copier update` up from level 1.
+"""Section 1: `copier copy` of every level and `copier update` of every climb.
 
 Both are compared with copier's own floor, measured in the same rounds: a one-file
 template in a git repo (process start, template clone, git), copied and no-op updated.
@@ -21,9 +21,11 @@ from benchmarks.common import (
     run,
     timed,
 )
+from extensions.ladder import BUILT_LEVELS
 from tests.matrix import variants as test_variants
 
 FLOOR_LABEL = "one-file template"
+UPGRADES = [(low, high) for low in BUILT_LEVELS for high in BUILT_LEVELS if high > low]
 
 
 def variants() -> dict[str, dict[str, str]]:
@@ -74,14 +76,16 @@ def bench(template: Path, work: Path, rounds: int) -> list[Row]:
         name: (template, {"project_name": PROJECT_NAME, **answers})
         for name, answers in variants().items()
     }
-    upper = {name: answers for name, answers in variants().items() if answers["mlops_level"] != "1"}
-    level1 = {"project_name": PROJECT_NAME, "mlops_level": "1"}
     updates = {
         FLOOR_LABEL: (committed(render(floor, work / "up-floor", {}), work / "up-floor"), {})
     }
-    for name, answers in upper.items():
-        project = work / f"up-{name.replace(' ', '-')}"
-        updates[name] = (committed(render(template, project, level1), project), answers)
+    for low, high in UPGRADES:  # every climb, with the default answers
+        project = work / f"up-{low}-{high}"
+        answers = {"project_name": PROJECT_NAME, "mlops_level": str(low)}
+        updates[f"{low} → {high}"] = (
+            committed(render(template, project, answers), project),
+            {"mlops_level": str(high)},
+        )
 
     copy_times: dict[str, list[float]] = {name: [] for name in copies}
     update_times: dict[str, list[float]] = {name: [] for name in updates}
@@ -100,7 +104,7 @@ def bench(template: Path, work: Path, rounds: int) -> list[Row]:
                 update_times[name].append(seconds)
 
     return rows_against_floor(copy_times, "copy {}", "copy " + FLOOR_LABEL) + rows_against_floor(
-        update_times, "update level 1 → {}", "no-op update " + FLOOR_LABEL
+        update_times, "update level {}", "no-op update " + FLOOR_LABEL
     )
 
 

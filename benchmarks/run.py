@@ -2,7 +2,8 @@
 
 Each figure is compared with a baseline measured in the same run on the same machine;
 ratios are figure / baseline. BENCH_QUICK=1 runs one short round of everything (a smoke
-run, written to results/quick.*); BENCH_KEEP=1 keeps the work directory.
+run, written to results/quick.*); BENCH_ONLY=<section>,... runs only those sections
+(render, train, footprint, serving, level4); BENCH_KEEP=1 keeps the work directory.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import footprint, render, serving, training
+from benchmarks import footprint, level4, render, serving, training
 from benchmarks.common import BENCH, Row, log, run, setup_project, snapshot_template
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 ROUNDS = (
-    {"render": 1, "train": 1, "serving": 1} if QUICK else {"render": 5, "train": 5, "serving": 3}
+    {"render": 1, "train": 1, "serving": 1, "drift": 1}
+    if QUICK
+    else {"render": 5, "train": 5, "serving": 3, "drift": 5}
 )
+SECTIONS = ("render", "train", "footprint", "serving", "level4")
+# BENCH_ONLY=render,level4 runs only those sections (its results go to *-partial.*).
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or set(SECTIONS)
 LOAD = serving.Load(seconds=2, warmup_seconds=1) if QUICK else serving.Load()
 
 
@@ -86,32 +92,52 @@ def table(rows: list[Row]) -> str:
 
 
 def main() -> int:
+    if unknown := ONLY - set(SECTIONS):
+        raise SystemExit(f"BENCH_ONLY names no section {', '.join(sorted(unknown))}; "
+                         f"use some of {','.join(SECTIONS)}")  # fmt: skip
     started = time.perf_counter()
     ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="mlops-ladder-bench-"))
     info = machine() | {"quick": QUICK, "rounds": ROUNDS}
     try:
         template = snapshot_template(work)
-        rows = render.bench(template, work / "render", ROUNDS["render"])
+        rows = render.bench(template, work / "render", ROUNDS["render"]) if "render" in ONLY else []
 
-        log("setting up one project per level (untimed)")
-        projects = {
-            name: setup_project(template, work / name.replace(" ", "-"), answers)
-            for name, answers in render.variants().items()
-        }
-        sizes = {name: footprint.measure(path / ".venv") for name, path in projects.items()}
-        baseline = footprint.measure(footprint.baseline_venv(projects["level 1"], work))
+        if ONLY & {"train", "footprint", "serving"}:
+            log("setting up one project per level (untimed)")
+            projects = {
+                name: setup_project(template, work / name.replace(" ", "-"), answers)
+                for name, answers in render.variants().items()
+            }
+        if "footprint" in ONLY:
+            sizes = {name: footprint.measure(path / ".venv") for name, path in projects.items()}
+            baseline = footprint.measure(footprint.baseline_venv(projects["level 1"], work))
+        if "train" in ONLY:
+            rows += training.bench(projects["level 1"], work / "train", ROUNDS["train"])
+        if "footprint" in ONLY:
+            rows += footprint.rows(sizes, baseline)
 
-        rows += training.bench(projects["level 1"], work / "train", ROUNDS["train"])
-        rows += footprint.rows(sizes, baseline)
+        if "serving" in ONLY:
+            online = projects["level 2 online"]
+            log("level 2 online: make pipeline (registers the champion, untimed)")
+            run(["make", "pipeline", f"UV={os.environ.get('UV', 'uv')}"], online)
+            serving_rows, info["serving"] = serving.bench(
+                online, work / "serve", ROUNDS["serving"], LOAD
+            )
+            rows += serving_rows
 
-        online = projects["level 2 online"]
-        log("level 2 online: make pipeline (registers the champion, untimed)")
-        run(["make", "pipeline", f"UV={os.environ.get('UV', 'uv')}"], online)
-        serving_rows, info["serving"] = serving.bench(
-            online, work / "serve", ROUNDS["serving"], LOAD
-        )
-        rows += serving_rows
+        if "level4" in ONLY:
+            log("level 3 and level 4 online projects, each with a champion (untimed)")
+            level3, level4_ = (
+                level4.with_champion(setup_project(template, work / f"level-{n}-online", answers))
+                for n, answers in ((3, {"mlops_level": "3", "serving": "online"}),
+                                   (4, {"mlops_level": "4", "serving": "online"}))
+            )  # fmt: skip
+            rows += level4.drift(level4_, ROUNDS["drift"])
+            service_rows, info["level4"] = level4.service(
+                level3, level4_, work / "level4-serve", ROUNDS["serving"], LOAD
+            )
+            rows += service_rows
     finally:
         if os.environ.get("BENCH_KEEP"):
             log(f"kept {work}")
@@ -132,7 +158,7 @@ def main() -> int:
     markdown = header + "\n" + table(rows)
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
-    stem = "quick" if QUICK else "latest"
+    stem = ("quick" if QUICK else "latest") + ("" if set(SECTIONS) == ONLY else "-partial")
     (results / f"{stem}.md").write_text(markdown, encoding="utf-8")
     (results / f"{stem}.json").write_text(
         json.dumps(

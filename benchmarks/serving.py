@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class Server:
     ready_path: str
     predict_path: str
     body_format: str  # "instances" or "dataframe_split"
+    env: dict[str, str] = field(default_factory=dict)  # added to the server's environment
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def running(
         HOST="127.0.0.1",
         MODEL_URI=MODEL_URI,
         PATH=f"{project / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        **server.env,
     )
     url = f"http://127.0.0.1:{port}"
     log_file = logs / f"{server.name.replace(' ', '-')}-{port}.log"

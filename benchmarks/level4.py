@@ -1,0 +1,141 @@
+"""Section 5: what level 4 adds at run time: the drift check, and the service's metrics
+and input sampling.
+
+Drift: `make drift CURRENT=<batch>` on the two shipped batches of a level-4 project with
+a champion, against `benchmarks/bare_drift.py`, Evidently's drift preset on the same
+frames with nothing around it (no input checks, MLflow run, audit record or export).
+
+Service: the level-4 online service under the same `wrk` load as section 4, with its
+Prometheus metrics on and sampling off (SAMPLE_RATE=0), and with every request's rows
+sampled (SAMPLE_RATE=1), against the level-3 online service of the same template: the
+same model code with neither. Rounds alternate the servers' order.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from benchmarks import serving
+from benchmarks.common import BENCH, Row, child_env, git_commit_all, log, median, run, uv
+
+BATCHES = ("batch_clean", "batch_shifted")
+EXPECTED_EXIT = {"batch_clean": 0, "batch_shifted": 3}  # 3: the job found drift
+LEVEL3, METRICS, SAMPLING = "level 3 service", "level 4, metrics", "level 4, metrics + sampling"
+
+
+def with_champion(project: Path) -> Path:
+    """Commit the project and run `make repro` (DVC wants git), which registers a champion."""
+    git_commit_all(project, "rendered")
+    log(f"{project.name}: make repro (registers the champion, untimed)")
+    run(["make", "repro", f"UV={uv()}"], project)
+    return project
+
+
+def timed_exit(command: list[str], cwd: Path, expected: int) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=child_env(), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != expected:
+        raise RuntimeError(
+            f"`{' '.join(command)}` exited {result.returncode}, not {expected}\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return seconds
+
+
+def drift(project: Path, rounds: int) -> list[Row]:
+    reference = project / "data" / "prepared" / "train.csv"
+    times: dict[str, list[float]] = {}
+    for round_ in range(-1, rounds):  # round -1 warms caches and bytecode, untimed
+        log(f"drift round {round_ + 1}/{rounds}" if round_ >= 0 else "drift warm-up")
+        for batch in BATCHES:
+            csv = f"data/examples/{batch}.csv"
+            ours = ["make", "drift", f"CURRENT={csv}", f"UV={uv()}"]
+            bare = [".venv/bin/python", str(BENCH / "bare_drift.py"), str(reference), csv]
+            for name, command, expected in (
+                (batch, ours, EXPECTED_EXIT[batch]),
+                (f"bare {batch}", bare, 0),
+            ):
+                seconds = timed_exit(command, project, expected)
+                if round_ >= 0:
+                    times.setdefault(name, []).append(seconds)
+    return [
+        Row(
+            "level 4",
+            f"`make drift`, {batch}.csv (exit {EXPECTED_EXIT[batch]})",
+            "s",
+            median(times[batch]),
+            [("bare Evidently report", median(times[f"bare {batch}"]))],
+            samples=times[batch],
+        )
+        for batch in BATCHES
+    ]
+
+
+def project_service(name: str, env: dict[str, str]) -> serving.Server:
+    """`<package> serve` of a project, with `env` added to its environment."""
+    command = [f".venv/bin/{serving.PACKAGE}", "serve"]
+    return serving.Server(name, lambda port: command, "/ready", "/predict", "instances", env)
+
+
+def service(
+    level3: Path, level4: Path, work: Path, rounds: int, load: serving.Load
+) -> tuple[list[Row], dict[str, object]]:
+    work.mkdir(parents=True)
+    if not serving.shutil.which("wrk"):
+        note = "skipped: wrk is not installed"
+        return [Row("level 4", "service req/s", "req/s", None, note=note)], {"skipped": note}
+    quiet = {"SAMPLE_DIR": str(work / "samples"), "CHALLENGER": "none"}
+    servers = {
+        LEVEL3: (project_service(LEVEL3, {}), level3),
+        METRICS: (project_service(METRICS, {**quiet, "SAMPLE_RATE": "0"}), level4),
+        SAMPLING: (project_service(SAMPLING, {**quiet, "SAMPLE_RATE": "1"}), level4),
+    }
+    server_pin, wrk_pin, pinning = serving.cpu_pins()
+    bodies = serving.write_bodies(level4, work)
+    samples: dict[tuple[str, str, int], list[float]] = {}
+    failed = dict.fromkeys(servers, 0.0)
+    names = list(servers)
+    for round_ in range(-1, rounds):  # round -1 starts each server once, untimed
+        log(f"level 4 service round {round_ + 1}/{rounds}" if round_ >= 0 else "service warm-up")
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            server, project = servers[name]
+            with serving.running(server, project, server_pin, work) as (url, _):
+                target = url + server.predict_path
+                serving.wrk(target, bodies["instances", 100], load.warmup_seconds, load, wrk_pin)
+                if round_ < 0:
+                    continue
+                for count in serving.ROW_COUNTS:
+                    result = serving.wrk(
+                        target, bodies["instances", count], load.seconds, load, wrk_pin
+                    )
+                    failed[name] += result["failed"]
+                    for metric in ("rps", "p99"):
+                        samples.setdefault((name, metric, count), []).append(result[metric])
+
+    def value(name: str, metric: str, count: int) -> float:
+        return median(samples[name, metric, count])
+
+    errors = ", ".join(f"{name}: {count:.0f} failed" for name, count in failed.items() if count)
+    rows = []
+    for count in serving.ROW_COUNTS:
+        for metric, label, unit in (("rps", "req/s", "req/s"), ("p99", "p99 latency", "ms")):
+            for name in (METRICS, SAMPLING):
+                baselines = [(LEVEL3, value(LEVEL3, metric, count))]
+                if name == SAMPLING:
+                    baselines.append((METRICS, value(METRICS, metric, count)))
+                rows.append(
+                    Row(
+                        "level 4",
+                        f"{name}: {label}, {count}-row body",
+                        unit,
+                        value(name, metric, count),
+                        baselines,
+                        note=errors,
+                        samples=samples[name, metric, count],
+                    )
+                )
+    details: dict[str, object] = {"pinning": pinning, "failed_requests": failed}
+    return rows, details
