@@ -7,6 +7,10 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV
 DEMO ?= demo
 PYTEST_ARGS ?=
+# Three pytest workers on two cores: a worker often waits on a subprocess (uv, git, a
+# server starting), and the third keeps both cores busy. Measured here: 12.9 minutes
+# with 3 workers against 15.0 with 2 (-n auto).
+WORKERS ?= 3
 
 .PHONY: help
 help: ## list the targets
@@ -35,12 +39,12 @@ demo: dev ## render a level-1 demo project into ./demo, set it up and train a tr
 test: dev ## run the whole test suite (renders and runs every level)
 	@mkdir -p .bench
 	@start=$$(date +%s); \
-	$(UV) run pytest -n auto --dist loadscope $(PYTEST_ARGS) && \
+	$(UV) run pytest -n $(WORKERS) --dist loadscope $(PYTEST_ARGS) && \
 	{ [ -n "$(PYTEST_ARGS)" ] || echo $$(( $$(date +%s) - start )) > .bench/suite-seconds; }
 
 .PHONY: test-fast
 test-fast: dev ## run the fast tests only (no generated-project installs)
-	$(UV) run pytest -n auto --dist loadscope -m "not slow" $(PYTEST_ARGS)
+	$(UV) run pytest -n $(WORKERS) --dist loadscope -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: dev ## lint the template's own Python code
