@@ -83,8 +83,14 @@ def test_projects_of_the_previous_release_update_to_head_as_fresh_renders(reposi
         answers = {**TEAM, "mlops_level": level}
         old = render(repository, tmp_path / f"old-{level}" / "clinic", tag, **answers)
         old.git_commit_all("Render the previous release")
+        released = old.files()
         old.update(mlops_level=level)
         fresh = render(repository, tmp_path / f"new-{level}" / "clinic", **answers)
+        gone = sorted(released - fresh.files())
+        assert not gone, (
+            f"level {level}: {gone} of {tag} are not rendered any more; a moved file needs a "
+            "_migrations entry and its test (docs/upgrading.md, New releases of the template)"
+        )
         assert old.files() == fresh.files(), level
         _, mismatched, errors = filecmp.cmpfiles(
             old.path, fresh.path, sorted(fresh.files()), shallow=False
