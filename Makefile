@@ -8,8 +8,8 @@ export UV
 DEMO ?= demo
 PYTEST_ARGS ?=
 # Three pytest workers on two cores: a worker often waits on a subprocess (uv, git, a
-# server starting), and the third keeps both cores busy. Measured here: 12.9 minutes
-# with 3 workers against 15.0 with 2 (-n auto).
+# server starting), and the third keeps both cores busy. Measured here: 12.9 to 14.6
+# minutes with 3 workers (three runs) against 15.0 with 2 (-n auto).
 WORKERS ?= 3
 
 .PHONY: help
