@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import subprocess
+from collections.abc import Callable
 
 import pytest
 import yaml
@@ -11,7 +12,7 @@ from copier import run_recopy, run_update
 
 from extensions.ladder import BUILT_LEVELS, project_has
 from tests.matrix import ROOT
-from tests.project import render
+from tests.project import Project, render
 from tests.team_edits import (
     OWN_CI_STEP,
     assert_edits_survived,
@@ -25,6 +26,20 @@ TEAM = {"project_name": "Clinic", "author_name": "Clinic ML"}
 UPGRADES = [(low, high) for low in BUILT_LEVELS for high in BUILT_LEVELS if high > low]
 
 
+@pytest.fixture(scope="session")
+def fresh(template, tmp_path_factory) -> Callable[[int], Project]:
+    """A fresh render of the team's project at a level, made once per session: read only."""
+    renders: dict[int, Project] = {}
+
+    def at(level: int) -> Project:
+        if level not in renders:
+            destination = tmp_path_factory.mktemp(f"fresh-L{level}") / "clinic"
+            renders[level] = render(template, destination, **TEAM, mlops_level=level)
+        return renders[level]
+
+    return at
+
+
 @pytest.mark.slow
 class UpgradeWithTheTeamsEdits:
     """One climb, from `low` to `high`, of a project the team has edited and set up.
@@ -36,23 +51,23 @@ class UpgradeWithTheTeamsEdits:
     low: int
     high: int
 
-    def test_upgrade_keeps_the_teams_edits(self, template, tmp_path):
+    def test_upgrade_keeps_the_teams_edits(self, template, fresh, tmp_path):
         project = render(template, tmp_path / "clinic", **TEAM, mlops_level=self.low)
         project.git_commit_all("Render the template")
         project.make("setup")
         project.git_commit_all("Lock the environment")
         had_workflow = (project.path / ".github" / "workflows" / "ci.yml").exists()
         edit_like_a_team(project)
-        low = render(template, tmp_path / "low" / "clinic", **TEAM, mlops_level=self.low)
-        edits = changes_from(low, project)
+        edits = changes_from(fresh(self.low), project)
 
         project.update(mlops_level=self.high)
 
         assert project.answers["mlops_level"] == self.high
         assert_merged_cleanly(project)
         assert_edits_survived(project)
-        high = render(template, tmp_path / "high" / "clinic", **TEAM, mlops_level=self.high)
-        assert changes_from(high, project) == edits, "the diff holds only the template's changes"
+        assert changes_from(fresh(self.high), project) == edits, (
+            "the diff holds only the template's changes"
+        )
         if had_workflow:
             workflow = project.path / ".github" / "workflows" / "ci.yml"
             assert workflow.read_text().endswith(OWN_CI_STEP)
@@ -69,14 +84,16 @@ for _low, _high in UPGRADES:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("low", "high"), UPGRADES, ids=[f"L{a}-to-L{b}" for a, b in UPGRADES])
-def test_an_upgraded_project_is_a_fresh_render_of_the_higher_level(template, tmp_path, low, high):
+def test_an_upgraded_project_is_a_fresh_render_of_the_higher_level(
+    template, fresh, tmp_path, low, high
+):
     climbed = render(template, tmp_path / "climbed" / "clinic", **TEAM, mlops_level=low)
     climbed.git_commit_all("Render the template")
     climbed.update(mlops_level=high)
-    fresh = render(template, tmp_path / "fresh" / "clinic", **TEAM, mlops_level=high)
-    assert climbed.files() == fresh.files()
+    rendered = fresh(high)
+    assert climbed.files() == rendered.files()
     _, mismatched, errors = filecmp.cmpfiles(
-        climbed.path, fresh.path, sorted(fresh.files()), shallow=False
+        climbed.path, rendered.path, sorted(rendered.files()), shallow=False
     )
     assert mismatched == errors == []
 
