@@ -285,6 +285,13 @@ def actionlint(project_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def step_script(workflow: Path, job: str, step: str) -> list[str]:
+    """The command that runs step `step` of `job` as a runner does (`bash -e`)."""
+    steps = yaml.safe_load(workflow.read_text())["jobs"][job]["steps"]
+    (found,) = [item for item in steps if item.get("name") == step]
+    return ["bash", "--noprofile", "--norc", "-e", "-c", found["run"]]
+
+
 class CIChecks:
     """The GitHub Actions workflow and the pre-commit hooks."""
 
@@ -627,7 +634,7 @@ class DriftChecks:
 class ContinuousTrainingChecks:
     """The retrain and drift-check workflows, and their chain run locally."""
 
-    def test_workflows_are_valid_and_triggered_as_designed(self, project):
+    def test_workflows_are_valid_and_triggered_as_designed(self, project, tmp_path):
         workflows = project.path / ".github" / "workflows"
         for name in ("retrain.yml", "drift.yml"):
             check_jsonschema(workflows / name, "vendor.github-workflows")
@@ -645,17 +652,32 @@ class ContinuousTrainingChecks:
         assert "event_type=drift-detected" in dispatch
         retrain_job = "make kfp-run" if self.variant.has.kubeflow else "make retrain"
         assert retrain_job in (workflows / "retrain.yml").read_text()
+        # A runner has no batch of its own: without DRIFT_BATCH the check fails and says so.
+        output = tmp_path / "github_output"
+        check = step_script(workflows / "drift.yml", "check", "Check for drift")
+        refused = subprocess.run(
+            check,
+            cwd=project.path,
+            env={**project.env(), "DRIFT_BATCH": "", "GITHUB_OUTPUT": str(output)},
+            capture_output=True,
+            text=True,
+        )
+        assert refused.returncode == 1 and not output.exists()
+        assert "::error::No batch to check: set the repository variable DRIFT_BATCH" in (
+            refused.stdout
+        )
 
     @once_per_level
     def test_a_shifted_batch_leads_to_a_challenger_that_must_beat_the_champion(
-        self, project, reproduced
+        self, project, reproduced, tmp_path
     ):
-        workflows = project.path / ".github" / "workflows"
-        assert f"{project.package} drift" in (workflows / "drift.yml").read_text()
-        shifted = project.run(
-            "make", "drift", "CURRENT=data/examples/batch_shifted.csv", check=False
-        )
-        assert "Error 3" in shifted
+        # The drift workflow's own step, on the shifted batch: it asks for retraining.
+        output = tmp_path / "github_output"
+        workflow = project.path / ".github" / "workflows" / "drift.yml"
+        check = step_script(workflow, "check", "Check for drift")
+        batch = {"DRIFT_BATCH": "data/examples/batch_shifted.csv", "GITHUB_OUTPUT": str(output)}
+        project.run(*check, env=batch)
+        assert output.read_text() == "drifted=true\n"
         # On Kubeflow the workflow submits the same stages to the cluster (checked with
         # the workflows); here they run on this machine, as on a GitHub runner.
         version, role = registered(project.make("retrain"))
@@ -966,7 +988,7 @@ class KubernetesChecks:
                         assert set(container["resources"][part]) == {"cpu", "memory"}, where
                     assert re.fullmatch(r"ghcr\.io/OWNER/[a-z0-9-]+:v[\d.]+", container["image"])
 
-    def test_the_drift_cronjob_checks_the_sampled_rows_daily(self, project, overlays):
+    def test_the_drift_cronjob_checks_the_inputs_daily(self, project, overlays):
         name = project.package.replace("_", "-")
         for env, objects in overlays.items():
             kinds = by_kind(objects)
@@ -975,22 +997,37 @@ class KubernetesChecks:
             assert re.fullmatch(r"\d+ \d+ \* \* \*", cron["spec"]["schedule"]), "daily"
             pod = pod_template(cron)["spec"]
             (container,) = pod["containers"]
-            assert container["command"] == [project.package, "drift"]
             env_vars = {item["name"]: item for item in container["env"]}
             for key in ("PUSHGATEWAY_URL", "MLFLOW_TRACKING_URI"):
                 assert env_vars[key]["valueFrom"]["configMapKeyRef"]["key"] in config, env
             assert config["PUSHGATEWAY_URL"].startswith("http")
-            # SAMPLE_DIR is on a claimed volume, the one the service (or the scoring) fills.
-            sample_dir = env_vars["SAMPLE_DIR"]["value"]
             claims = {
                 v["name"]: v["persistentVolumeClaim"]["claimName"]
                 for v in pod["volumes"]
                 if "persistentVolumeClaim" in v
             }
             (mount,) = [m for m in container["volumeMounts"] if m["name"] in claims]
-            assert sample_dir == mount["mountPath"] or sample_dir.startswith(mount["mountPath"])
-            claim = kinds["PersistentVolumeClaim"][claims[mount["name"]]]
-            if self.variant.has.online:
+            if not self.variant.has.online:
+                # The batch the scoring CronJob scored: the same claim, at the same path.
+                scoring_pod = pod_template(kinds["CronJob"][f"{name}-predict"])["spec"]
+                (scoring,) = scoring_pod["containers"]
+                batch = scoring["command"][scoring["command"].index("--input") + 1]
+                assert container["command"] == [project.package, "drift", "--current", batch]
+                assert "SAMPLE_DIR" not in env_vars
+                (reads,) = [m for m in scoring["volumeMounts"] if batch.startswith(m["mountPath"])]
+                assert reads["mountPath"] == mount["mountPath"]
+                scoring_claims = {
+                    v["name"]: v["persistentVolumeClaim"]["claimName"]
+                    for v in scoring_pod["volumes"]
+                    if "persistentVolumeClaim" in v
+                }
+                assert scoring_claims[reads["name"]] == claims[mount["name"]]
+            else:
+                # SAMPLE_DIR is on the claimed volume the service writes its samples to.
+                assert container["command"] == [project.package, "drift"]
+                sample_dir = env_vars["SAMPLE_DIR"]["value"]
+                assert sample_dir == mount["mountPath"] or sample_dir.startswith(mount["mountPath"])
+                claim = kinds["PersistentVolumeClaim"][claims[mount["name"]]]
                 assert claim["metadata"]["name"] == f"{name}-samples"
                 assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
                 server = pod_template(kinds["Deployment"][name])["spec"]
