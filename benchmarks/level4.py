@@ -7,9 +7,10 @@ frames with nothing around it (no input checks, MLflow run, audit record or expo
 
 Service: the level-4 online service under the same `wrk` load as section 4, with its
 Prometheus metrics on and sampling off (SAMPLE_RATE=0), with sampling at its default
-rate, and with every request's rows sampled (SAMPLE_RATE=1), against the level-3 online
-service of the same template: the same model code with neither. Rounds rotate the
-servers' order.
+rate, and with every request sampled (SAMPLE_RATE=1), against the level-3 online service
+of the same template: the same model code with neither. Rounds rotate the servers'
+order, and their number is rounded up to a multiple of the servers' count, so that each
+server runs in each position equally often.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def service(
     samples: dict[tuple[str, str, int], list[float]] = {}
     failed = dict.fromkeys(servers, 0.0)
     names = list(servers)
+    rounds = -(-rounds // len(names)) * len(names)
     for round_ in range(-1, rounds):  # round -1 starts each server once, untimed
         log(f"level 4 service round {round_ + 1}/{rounds}" if round_ >= 0 else "service warm-up")
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
@@ -147,5 +149,5 @@ def service(
                         samples=samples[name, metric, count],
                     )
                 )
-    details: dict[str, object] = {"pinning": pinning, "failed_requests": failed}
+    details: dict[str, object] = {"pinning": pinning, "failed_requests": failed, "rounds": rounds}
     return rows, details
