@@ -10,11 +10,13 @@ Prometheus metrics on and sampling off (SAMPLE_RATE=0), with sampling at its def
 rate, and with every request sampled (SAMPLE_RATE=1), against the level-3 online service
 of the same template: the same model code with neither. Rounds rotate the servers'
 order, and their number is rounded up to a multiple of the servers' count, so that each
-server runs in each position equally often.
+server runs in each position equally often. Then the sampler's own cost, measured in the
+project's environment: a request's part (`offer()`) and the writer's work per second.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -149,5 +151,34 @@ def service(
                         samples=samples[name, metric, count],
                     )
                 )
+    request_us = 1e6 / value(SAMPLED, "rps", 100)
+    rows += sampler(level4, bodies["instances", 100], max(rounds, 5), request_us)
     details: dict[str, object] = {"pinning": pinning, "failed_requests": failed, "rounds": rounds}
     return rows, details
+
+
+def sampler(project: Path, body: Path, rounds: int, request_us: float) -> list[Row]:
+    """The input sampler's own cost (benchmarks/sampler_cost.py): a request's `offer()`
+    against the time the service spends on a 100-row request, and the writer's work for
+    one second at its cap against that second."""
+    script = [".venv/bin/python", str(BENCH / "sampler_cost.py"), serving.PACKAGE]
+    cost = json.loads(run([*script, str(body), str(rounds)], project))
+    offer = [
+        Row(
+            "level 4",
+            f"input sampler: `offer()` at rate {rate}, 100-row body",
+            "µs",
+            cost["offer_ns"][rate] / 1000,
+            [("a 100-row request, sampling at 0.1 (1 / req/s)", request_us)],
+        )
+        for rate in ("0.1", "1.0")
+    ]
+    writing = Row(
+        "level 4",
+        f"input sampler: the writer's work for one second at the cap ({cost['rows']} rows)",
+        "ms",
+        median(cost["write_s"]) * 1000,
+        [("one second", 1000.0)],
+        samples=[seconds * 1000 for seconds in cost["write_s"]],
+    )
+    return [*offer, writing]
