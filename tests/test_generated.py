@@ -835,7 +835,8 @@ class MonitoringChecks:
         assert fired == alerts, "a test where each alert fires"
         assert silent == alerts, "a test where each alert stays silent throughout"
 
-    def test_the_drift_alert_fires_at_the_drift_checks_threshold(self, project):
+    def test_the_drift_alert_fires_on_the_drift_checks_verdict(self, project):
+        """The check reports drift from a share at its threshold; so does the alert."""
         rules = yaml.safe_load((project.path / PROMETHEUS / "alerts.yml").read_text())
         (expr,) = [
             rule["expr"]
@@ -843,10 +844,19 @@ class MonitoringChecks:
             for rule in group["rules"]
             if rule["alert"].endswith("DataDrift")
         ]
-        match = re.fullmatch(rf"{project.package}_drift_share > ([\d.]+)", expr.strip())
-        assert match, expr
+        package = project.package
+        assert expr.strip() == f"{package}_drift_share and {package}_drift_detected == 1"
         params = yaml.safe_load((project.path / "params.yaml").read_text())
-        assert float(match.group(1)) == drift_threshold(params)
+        tests = yaml.safe_load((project.path / PROMETHEUS / "alerts_test.yml").read_text())
+        at_threshold = [
+            test
+            for test in tests["tests"]
+            for series in test["input_series"]
+            if series["series"].startswith(f"{package}_drift_share{{")
+            and float(series["values"].split("x")[0]) == drift_threshold(params)
+        ]
+        (test,) = at_threshold
+        assert any(case["exp_alerts"] for case in test["alert_rule_test"]), test["name"]
 
     def test_prometheus_scrapes_the_service_and_the_pushgateway(self, project):
         config = yaml.safe_load((project.path / PROMETHEUS / "prometheus.yml").read_text())
