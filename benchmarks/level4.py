@@ -10,7 +10,8 @@ Prometheus metrics on and sampling off (SAMPLE_RATE=0), with sampling at its def
 rate, and with every request sampled (SAMPLE_RATE=1), against the level-3 online service
 of the same template: the same model code with neither. Rounds rotate the servers'
 order, and their number is rounded up to a multiple of the servers' count, so that each
-server runs in each position equally often. Then the sampler's own cost, measured in the
+server runs in each position equally often. Then sampling off against the default rate
+alone, alternating, in PAIRS rounds; and the sampler's own cost, measured in the
 project's environment: a request's part (`offer()`) and the writer's work per second.
 """
 
@@ -29,6 +30,7 @@ EXPECTED_EXIT = {"batch_clean": 0, "batch_shifted": 3}  # 3: the job found drift
 LEVEL3, METRICS = "level 3 service", "level 4, metrics"
 SAMPLED = "level 4, metrics + sampling at the default rate (0.1)"
 ALL_SAMPLED = "level 4, metrics + every request sampled"
+PAIRS = 12  # rounds of sampling off against the default rate, alternating
 
 
 def with_champion(project: Path) -> Path:
@@ -106,28 +108,9 @@ def service(
         SAMPLED: (project_service(SAMPLED, quiet), level4),
         ALL_SAMPLED: (project_service(ALL_SAMPLED, {**quiet, "SAMPLE_RATE": "1"}), level4),
     }
-    server_pin, wrk_pin, pinning = serving.cpu_pins()
+    pins = serving.cpu_pins()
     bodies = serving.write_bodies(level4, work)
-    samples: dict[tuple[str, str, int], list[float]] = {}
-    failed = dict.fromkeys(servers, 0.0)
-    names = list(servers)
-    rounds = -(-rounds // len(names)) * len(names)
-    for round_ in range(-1, rounds):  # round -1 starts each server once, untimed
-        log(f"level 4 service round {round_ + 1}/{rounds}" if round_ >= 0 else "service warm-up")
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            server, project = servers[name]
-            with serving.running(server, project, server_pin, work) as (url, _):
-                target = url + server.predict_path
-                serving.wrk(target, bodies["instances", 100], load.warmup_seconds, load, wrk_pin)
-                if round_ < 0:
-                    continue
-                for count in serving.ROW_COUNTS:
-                    result = serving.wrk(
-                        target, bodies["instances", count], load.seconds, load, wrk_pin
-                    )
-                    failed[name] += result["failed"]
-                    for metric in ("rps", "p99"):
-                        samples.setdefault((name, metric, count), []).append(result[metric])
+    samples, failed = rotate(servers, rounds, bodies, load, pins, work)
 
     def value(name: str, metric: str, count: int) -> float:
         return median(samples[name, metric, count])
@@ -151,10 +134,72 @@ def service(
                         samples=samples[name, metric, count],
                     )
                 )
+    # Sampling off against the default rate alone, alternating, in more rounds.
+    pairs = {name: servers[name] for name in (METRICS, SAMPLED)}
+    paired, paired_failed = rotate(pairs, PAIRS if rounds > 1 else 1, bodies, load, pins, work)
+    for count in serving.ROW_COUNTS:
+        for metric, label, unit in (("rps", "req/s", "req/s"), ("p99", "p99 latency", "ms")):
+            off = (f"{METRICS}, same pairs", median(paired[METRICS, metric, count]))
+            rows.append(
+                Row(
+                    "level 4",
+                    f"{SAMPLED}, alternating with sampling off: {label}, {count}-row body",
+                    unit,
+                    median(paired[SAMPLED, metric, count]),
+                    [off],
+                    note=", ".join(f"{n}: {c:.0f} failed" for n, c in paired_failed.items() if c),
+                    samples=paired[SAMPLED, metric, count],
+                )
+            )
     request_us = 1e6 / value(SAMPLED, "rps", 100)
     rows += sampler(level4, bodies["instances", 100], max(rounds, 5), request_us)
-    details: dict[str, object] = {"pinning": pinning, "failed_requests": failed, "rounds": rounds}
+    details: dict[str, object] = {
+        "pinning": pins[2],
+        "failed_requests": failed,
+        "failed_requests_in_pairs": paired_failed,
+        "rounds": -(-rounds // len(servers)) * len(servers),
+        "pairs": len(paired[METRICS, "rps", 100]),
+        "pair_samples": {
+            f"{name} {metric} {count}": values for (name, metric, count), values in paired.items()
+        },
+    }
     return rows, details
+
+
+def rotate(
+    servers: dict[str, tuple[serving.Server, Path]],
+    rounds: int,
+    bodies: dict[tuple[str, int], Path],
+    load: serving.Load,
+    pins: tuple[list[str], list[str], str],
+    work: Path,
+) -> tuple[dict[tuple[str, str, int], list[float]], dict[str, float]]:
+    """`wrk` against each server in turn, in rounds rotating their order; the rounds are
+    rounded up to a multiple of the servers' count, so that each server runs in each
+    position equally often. Returns the samples by (server, metric, rows) and the
+    failed requests by server."""
+    server_pin, wrk_pin, _ = pins
+    samples: dict[tuple[str, str, int], list[float]] = {}
+    failed = dict.fromkeys(servers, 0.0)
+    names = list(servers)
+    rounds = -(-rounds // len(names)) * len(names)
+    for round_ in range(-1, rounds):  # round -1 starts each server once, untimed
+        log(f"level 4 service round {round_ + 1}/{rounds}" if round_ >= 0 else "service warm-up")
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            server, project = servers[name]
+            with serving.running(server, project, server_pin, work) as (url, _):
+                target = url + server.predict_path
+                serving.wrk(target, bodies["instances", 100], load.warmup_seconds, load, wrk_pin)
+                if round_ < 0:
+                    continue
+                for count in serving.ROW_COUNTS:
+                    result = serving.wrk(
+                        target, bodies["instances", count], load.seconds, load, wrk_pin
+                    )
+                    failed[name] += result["failed"]
+                    for metric in ("rps", "p99"):
+                        samples.setdefault((name, metric, count), []).append(result[metric])
+    return samples, failed
 
 
 def sampler(project: Path, body: Path, rounds: int, request_us: float) -> list[Row]:

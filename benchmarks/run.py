@@ -82,7 +82,8 @@ def table(rows: list[Row]) -> str:
     for row in rows:
         baselines = "<br>".join(f"{name}: {cell(value, row.unit)}" for name, value in row.baselines)
         ratios = " · ".join(
-            cell(ratio) if ratio is None else f"{ratio:.2f}" for ratio in row.ratios()
+            cell(ratio) if ratio is None else f"{ratio:.2f}" if ratio >= 0.01 else f"{ratio:.2g}"
+            for ratio in row.ratios()
         )
         lines.append(
             f"| {row.section} | {row.name} | {cell(row.value, row.unit)} | "
