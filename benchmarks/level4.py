@@ -115,7 +115,7 @@ def service(
     def value(name: str, metric: str, count: int) -> float:
         return median(samples[name, metric, count])
 
-    errors = ", ".join(f"{name}: {count:.0f} failed" for name, count in failed.items() if count)
+    errors = failures(failed)
     rows = []
     for count in serving.ROW_COUNTS:
         for metric, label, unit in (("rps", "req/s", "req/s"), ("p99", "p99 latency", "ms")):
@@ -147,7 +147,7 @@ def service(
                     unit,
                     median(paired[SAMPLED, metric, count]),
                     [off],
-                    note=", ".join(f"{n}: {c:.0f} failed" for n, c in paired_failed.items() if c),
+                    note=failures(paired_failed),
                     samples=paired[SAMPLED, metric, count],
                 )
             )
@@ -157,13 +157,18 @@ def service(
         "pinning": pins[2],
         "failed_requests": failed,
         "failed_requests_in_pairs": paired_failed,
-        "rounds": -(-rounds // len(servers)) * len(servers),
+        "rounds": len(samples[METRICS, "rps", 100]),
         "pairs": len(paired[METRICS, "rps", 100]),
         "pair_samples": {
             f"{name} {metric} {count}": values for (name, metric, count), values in paired.items()
         },
     }
     return rows, details
+
+
+def failures(failed: dict[str, float]) -> str:
+    """The servers that failed requests, and how many, for a row's note."""
+    return ", ".join(f"{name}: {count:.0f} failed" for name, count in failed.items() if count)
 
 
 def rotate(
