@@ -922,6 +922,15 @@ def objects_of(manifests: str) -> list[dict]:
     return [item for item in yaml.safe_load_all(manifests) if item]
 
 
+def claims_of(pod: dict) -> dict[str, str]:
+    """The pod's volumes that are persistent volume claims: volume name -> claim name."""
+    return {
+        volume["name"]: volume["persistentVolumeClaim"]["claimName"]
+        for volume in pod["volumes"]
+        if "persistentVolumeClaim" in volume
+    }
+
+
 def pod_template(workload: dict) -> dict:
     spec = workload["spec"]
     return (spec["jobTemplate"]["spec"] if workload["kind"] == "CronJob" else spec)["template"]
@@ -1011,11 +1020,7 @@ class KubernetesChecks:
             for key in ("PUSHGATEWAY_URL", "MLFLOW_TRACKING_URI"):
                 assert env_vars[key]["valueFrom"]["configMapKeyRef"]["key"] in config, env
             assert config["PUSHGATEWAY_URL"].startswith("http")
-            claims = {
-                v["name"]: v["persistentVolumeClaim"]["claimName"]
-                for v in pod["volumes"]
-                if "persistentVolumeClaim" in v
-            }
+            claims = claims_of(pod)
             (mount,) = [m for m in container["volumeMounts"] if m["name"] in claims]
             if not self.variant.has.online:
                 # The batch the scoring CronJob scored: the same claim, at the same path.
@@ -1026,12 +1031,7 @@ class KubernetesChecks:
                 assert "SAMPLE_DIR" not in env_vars
                 (reads,) = [m for m in scoring["volumeMounts"] if batch.startswith(m["mountPath"])]
                 assert reads["mountPath"] == mount["mountPath"]
-                scoring_claims = {
-                    v["name"]: v["persistentVolumeClaim"]["claimName"]
-                    for v in scoring_pod["volumes"]
-                    if "persistentVolumeClaim" in v
-                }
-                assert scoring_claims[reads["name"]] == claims[mount["name"]]
+                assert claims_of(scoring_pod)[reads["name"]] == claims[mount["name"]]
             else:
                 # SAMPLE_DIR is on the claimed volume the service writes its samples to.
                 assert container["command"] == [project.package, "drift"]
@@ -1042,11 +1042,8 @@ class KubernetesChecks:
                 assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
                 server = pod_template(kinds["Deployment"][name])["spec"]
                 (serving,) = server["containers"]
-                served = {v["name"]: v for v in server["volumes"]}
                 (writes,) = [m for m in serving["volumeMounts"] if m["mountPath"] == sample_dir]
-                assert served[writes["name"]]["persistentVolumeClaim"]["claimName"] == (
-                    f"{name}-samples"
-                )
+                assert claims_of(server)[writes["name"]] == f"{name}-samples"
                 assert {e["name"]: e.get("value") for e in serving["env"]}["SAMPLE_DIR"] == (
                     sample_dir
                 )
