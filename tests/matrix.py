@@ -170,6 +170,7 @@ BASE_FILES = {
     "src/{pkg}/config.py",
     "src/{pkg}/data.py",
     "src/{pkg}/handover.py",
+    "src/{pkg}/wiring.py",
     "src/{pkg}/model.py",
     "src/{pkg}/predict.py",
     "src/{pkg}/train.py",
@@ -197,6 +198,7 @@ FEATURE_FILES: dict[str, set[str]] = {
     "ci": {".github/workflows/ci.yml", ".pre-commit-config.yaml"},
     "online": {
         "src/{pkg}/serving/__init__.py",
+        "src/{pkg}/serving/addons.py",
         "src/{pkg}/serving/app.py",
         "src/{pkg}/serving/fastpath.py",
         "src/{pkg}/serving/schema.py",

@@ -18,12 +18,17 @@ from tests.matrix import (
     rendered_only,
     variants,
 )
+from tests.imports import back_arrows, cycles, import_graph, template_levels
 from tests.project import Project, render
 
 # Jinja left behind. Not residue: GitHub's ${{ }}, and the {{ }} that Prometheus and
 # Grafana render themselves: Go templates on $value or $labels in alert annotations
 # ({{ $value }}), label names in a legend ({{route}}, no spaces, unlike the template's).
 RESIDUE = re.compile(r"(?<!\$)\{\{(?! ?\$)(?!\w+\}\})|\{%|\{#|\.jinja\b")
+# A line that changes with the answers: a Jinja branch (names and values are not).
+BRANCH = re.compile(r"\{%-?\s*(?:if|elif|else|for)\b")
+PACKAGE_SRC = ROOT / "template" / "src" / "{{ package_name }}"
+WIRING = "wiring.py.jinja"
 
 
 @pytest.fixture(
@@ -64,6 +69,28 @@ def test_answers_file_records_only_the_questions_asked(template, rendered):
             assert answers[question] == variant.answers.get(question), question
         else:
             assert question not in answers, f"{question} is not asked at level {variant.level}"
+
+
+def test_only_the_wiring_module_changes_lines_by_level():
+    """In src/, a level adds whole files; the wiring module alone has lines that switch."""
+    switched = sorted(
+        str(path.relative_to(PACKAGE_SRC))
+        for path in PACKAGE_SRC.rglob("*.jinja")
+        if BRANCH.search(path.read_text(encoding="utf-8"))
+    )
+    assert switched == [WIRING], f"only {WIRING} may switch lines on features: {switched}"
+
+
+def test_the_package_imports_without_cycles_or_back_arrows(rendered):
+    """No module imports one that imports it back, and no module of a level imports one of
+    a higher level; the wiring module, which names every level's parts, aside."""
+    _, project = rendered
+    package = project.answers["package_name"]
+    graph = import_graph(project.path / "src", package)
+    assert not cycles(graph)
+    levels = template_levels(ROOT / "template" / "src", package)
+    assert set(graph) <= set(levels), "every module comes from a template file"
+    assert not back_arrows(graph, levels, hub=f"{package}.wiring")
 
 
 def test_matrix_covers_every_level_and_serving_choice():
