@@ -7,6 +7,7 @@ import re
 import pytest
 
 from extensions.ladder import ASKED_FROM, CLOUD_REMOTES, FEATURES, asked, choices
+from tests.imports import back_arrows, cycles, import_graph, template_levels
 from tests.matrix import (
     FEATURE_FILES,
     FEATURE_TARGETS,
@@ -18,7 +19,6 @@ from tests.matrix import (
     rendered_only,
     variants,
 )
-from tests.imports import back_arrows, cycles, import_graph, template_levels
 from tests.project import Project, render
 
 # Jinja left behind. Not residue: GitHub's ${{ }}, and the {{ }} that Prometheus and

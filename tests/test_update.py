@@ -24,6 +24,21 @@ from tests.team_edits import (
 TEAM = {"project_name": "Clinic", "author_name": "Clinic ML"}
 
 UPGRADES = [(low, high) for low in BUILT_LEVELS for high in BUILT_LEVELS if high > low]
+# The files a level changes rather than adds: its lines sit in one block mid-file (see
+# docs/upgrading.md). In src/, the wiring module alone.
+SHARED_FILES = {
+    ".copier-answers.yml",
+    ".gitignore",
+    "Makefile",
+    "README.md",
+    "params.yaml",
+    "pyproject.toml",
+    "src/{package}/wiring.py",
+    "tests/conftest.py",
+    ".github/workflows/ci.yml",
+    ".github/workflows/cd.yml",
+    "Dockerfile",
+}
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +111,31 @@ def test_an_upgraded_project_is_a_fresh_render_of_the_higher_level(
         climbed.path, rendered.path, sorted(rendered.files()), shallow=False
     )
     assert mismatched == errors == []
+
+
+@pytest.mark.parametrize("serving", ["batch", "online"])
+def test_a_climb_adds_files_and_changes_only_the_shared_ones(template, tmp_path, serving):
+    """Every file of a lower level is byte-identical at every higher level, but the shared
+    files: a level adds files, and plugs them in through the wiring module."""
+    renders = {
+        level: render(
+            template,
+            tmp_path / f"L{level}" / "clinic",
+            **TEAM,
+            mlops_level=level,
+            **({"serving": serving} if level > 1 else {}),
+        )
+        for level in BUILT_LEVELS
+    }
+    shared = {path.format(package=renders[1].package) for path in SHARED_FILES}
+    for low, high in UPGRADES:
+        common = sorted(renders[low].files() & renders[high].files())
+        _, changed, errors = filecmp.cmpfiles(
+            renders[low].path, renders[high].path, common, shallow=False
+        )
+        assert not errors
+        assert set(changed) <= shared, f"L{low} to L{high} changes {set(changed) - shared}"
+        assert renders[low].files() <= renders[high].files(), "a climb removes no file"
 
 
 DOWNGRADES = [(high, low) for high in BUILT_LEVELS for low in BUILT_LEVELS if low < high]
