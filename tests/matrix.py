@@ -211,7 +211,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         ".dvc/config",
         ".dvcignore",
         "dvc.yaml",
-        "src/{pkg}/stages/snapshot.py",
+        "src/{pkg}/snapshot.py",
         "tests/test_dvc.py",
     },
     "local_remote": set(),
@@ -233,7 +233,7 @@ FEATURE_FILES: dict[str, set[str]] = {
     },
     "audit": {
         "src/{pkg}/governance/audit.py",
-        "src/{pkg}/stages/promote.py",
+        "src/{pkg}/governance/promote.py",
         "tests/test_audit.py",
     },
     "docker": {"Dockerfile", ".dockerignore", "compose.yaml"},
@@ -244,8 +244,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         ".github/pull_request_template.md",
     },
     "drift": {
-        "src/{pkg}/monitoring/__init__.py",
-        "src/{pkg}/monitoring/drift.py",
+        "src/{pkg}/drift.py",
         "data/examples/batch_clean.csv",
         "data/examples/batch_shifted.csv",
         "tests/test_drift.py",
