@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -33,18 +32,19 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             return
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest groups first: xdist hands out whole classes in the order they come, so a
-    level-4 project started last would leave one worker idle while the other finishes it.
-    """
-    items.sort(key=lambda item: -weight(getattr(item, "cls", None)))
-
-
-def weight(cls: type | None) -> int:
-    """Twice a generated project's level (or the level an upgrade climbs to), one more for
-    the project that runs each of its test files alone; 0 for the rest."""
-    if cls is None:
-        return 0
-    match = re.fullmatch(r"Test(?:Upgrade_L\d_to_)?L(\d)\w*", cls.__name__)
-    alone = any(base.__name__ == "EachTestFileAlone" for base in cls.__mro__)
-    return 2 * int(match.group(1)) + alone if match else 0
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the once-per-level checks of all but a level's first variant (they show as
+    deselected), then run the heaviest classes first: xdist hands out whole classes in the
+    order they come, so a level-4 project started last would leave one worker idle while
+    the other finishes it."""
+    repeated = [
+        item
+        for item in items
+        if item.get_closest_marker("once_per_level")
+        and not getattr(getattr(item, "cls", None), "first_of_level", True)
+    ]
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        dropped = set(repeated)
+        items[:] = [item for item in items if item not in dropped]
+    items.sort(key=lambda item: -getattr(getattr(item, "cls", None), "weight", 0))

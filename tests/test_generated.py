@@ -100,15 +100,11 @@ def registered(output: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def once_per_level(test):
-    """Mark a check whose code path is the same for every answer at a level.
-
-    Stages, the registry, the audit trail and the drift check run the same code whatever
-    `serving`, `data_remote` or `orchestrator` say, so such a check runs in one variant
-    per level (the level's first in the matrix) instead of in each.
-    """
-    test.once_per_level = True
-    return test
+# A check whose code path is the same for every answer at a level: stages, the registry,
+# the audit trail and the drift check run the same code whatever `serving`, `data_remote`
+# or `orchestrator` say, so it runs in one variant per level (the level's first in the
+# matrix), and shows as deselected in the others.
+once_per_level = pytest.mark.once_per_level
 
 
 class RenderedProject:
@@ -1310,24 +1306,19 @@ def checks_for(variant: Variant) -> tuple[type, ...]:
     return (*reversed(groups), ProjectChecks)
 
 
-def repeated_checks(variant: Variant, checks: tuple[type, ...]) -> dict[str, None]:
-    """The once-per-level checks a variant leaves to its level's first variant (as None)."""
-    first = next(other for other in variants() if other.level == variant.level)
-    if variant == first:
-        return {}
-    return {
-        name: None
-        for group in checks
-        for name, test in vars(group).items()
-        if getattr(test, "once_per_level", False)
-    }
+def first_of_level(variant: Variant) -> bool:
+    return variant == next(other for other in variants() if other.level == variant.level)
 
 
 for _variant in variants():
     _name = "Test" + _variant.id.replace("-", "_")
-    _checks = checks_for(_variant)
-    _body = {"variant": _variant, **repeated_checks(_variant, _checks)}
-    globals()[_name] = type(_name, _checks, _body)
+    _body = {
+        "variant": _variant,
+        "first_of_level": first_of_level(_variant),
+        "weight": 2 * _variant.level,
+    }
+    globals()[_name] = type(_name, checks_for(_variant), _body)
 
 _name = "Test" + RICHEST.id.replace("-", "_") + "_each_file_alone"
-globals()[_name] = type(_name, (EachTestFileAlone,), {"variant": RICHEST})
+_body = {"variant": RICHEST, "weight": 2 * RICHEST.level + 1}
+globals()[_name] = type(_name, (EachTestFileAlone,), _body)

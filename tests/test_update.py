@@ -94,7 +94,8 @@ class UpgradeWithTheTeamsEdits:
 
 for _low, _high in UPGRADES:
     _name = f"TestUpgrade_L{_low}_to_L{_high}"
-    globals()[_name] = type(_name, (UpgradeWithTheTeamsEdits,), {"low": _low, "high": _high})
+    _body = {"low": _low, "high": _high, "weight": 2 * _high}
+    globals()[_name] = type(_name, (UpgradeWithTheTeamsEdits,), _body)
 
 
 @pytest.mark.slow
