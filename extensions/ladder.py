@@ -82,10 +82,15 @@ MIN_LEVEL, MAX_LEVEL = min(LEVELS), max(LEVELS)
 
 @dataclass(frozen=True)
 class Feature:
-    """One piece of machinery a project can have: what it gives and what it needs."""
+    """One piece of machinery a project can have: what it gives and what it needs.
+
+    A combined feature is added by no level and no answer: a project has it as soon as it
+    has everything it requires (the online service gains metrics at level 4, say).
+    """
 
     gives: str
     requires: tuple[str, ...] = ()
+    combined: bool = False
 
 
 FEATURES: dict[str, Feature] = {
@@ -156,15 +161,19 @@ FEATURES: dict[str, Feature] = {
         requires=("docker", "dvc"),
     ),
     "service_metrics": Feature(
-        "the service's Prometheus metrics on GET /metrics", requires=("online", "monitoring")
+        "the service's Prometheus metrics on GET /metrics",
+        requires=("online", "monitoring"),
+        combined=True,
     ),
     "challenger_traffic": Feature(
         "a share of live requests for the challenger (canary) or scored by it too (shadow)",
         requires=("service_metrics",),
+        combined=True,
     ),
     "input_sampling": Feature(
         "a sample of the rows the service scores, kept for the drift check",
         requires=("online", "drift"),
+        combined=True,
     ),
 }
 
@@ -195,12 +204,10 @@ CHOICE_FEATURES: dict[tuple[str, Any], tuple[str, ...]] = {
     ("orchestrator", "kubeflow"): ("kubeflow",),
 }
 
-# Features a project has when it has all the features listed: what one feature adds
-# once another is there too (the online service gains metrics at level 4, say).
+# Features a project has when it has all the features listed: the combined features of
+# the table and what they require.
 COMBINED_FEATURES: dict[str, tuple[str, ...]] = {
-    "service_metrics": ("online", "monitoring"),
-    "challenger_traffic": ("online", "monitoring"),
-    "input_sampling": ("online", "drift"),
+    name: feature.requires for name, feature in FEATURES.items() if feature.combined
 }
 
 
@@ -332,7 +339,12 @@ def project_has(answers: Mapping[str, Any]) -> Has:
     for (question, value), added in CHOICE_FEATURES.items():
         if asked(question, answers) and answer(question, answers) == value:
             names.update(added)
-    names.update(name for name, parts in COMBINED_FEATURES.items() if names.issuperset(parts))
+    while new := {
+        name
+        for name, parts in COMBINED_FEATURES.items()
+        if name not in names and names.issuperset(parts)
+    }:
+        names |= new  # a combined feature may require another (challenger traffic: metrics)
     return Has(frozenset(names))
 
 
