@@ -22,7 +22,7 @@ from benchmarks.common import (
     timed,
 )
 from extensions.ladder import BUILT_LEVELS
-from tests.matrix import variants as test_variants
+from harness.matrix import variants as test_variants
 
 FLOOR_LABEL = "one-file template"
 UPGRADES = [(low, high) for low in BUILT_LEVELS for high in BUILT_LEVELS if high > low]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import BENCH, MODEL_NAME, PACKAGE, Row, child_env, log, median, run
-from tests.project import free_port
+from harness.project import free_port
 
 MODEL_URI = f"models:/{MODEL_NAME}@champion"
 OURS, MLFLOW, BARE = "ours", "mlflow models serve", "bare FastAPI"

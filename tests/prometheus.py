@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from tests.project import free_port
+from harness.project import free_port
 
 TOOLS = ("prometheus", "prometheus-pushgateway")
 INTERVAL = "1s"  # rate(...[1m]) has data after two scrapes

@@ -22,7 +22,7 @@ from extensions.ladder import (
     project_has,
     questions,
 )
-from tests.matrix import ROOT, expected_files, render_jinja
+from harness.matrix import ROOT, expected_files, render_jinja
 
 
 @pytest.fixture(scope="module")

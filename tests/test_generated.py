@@ -22,10 +22,8 @@ import pytest
 import yaml
 
 from extensions.ladder import FEATURES, next_level
-from tests.dockerfile import instructions, read_image
-from tests.matrix import Variant, expected_targets, variants
-from tests.monitoring import CONTRACT, PUSHED, contract_names, metric_names, pushed_names
-from tests.project import (
+from harness.matrix import Variant, expected_targets, variants
+from harness.project import (
     Project,
     check_jsonschema,
     free_port,
@@ -35,6 +33,8 @@ from tests.project import (
     render,
     serve,
 )
+from tests.dockerfile import instructions, read_image
+from tests.monitoring import CONTRACT, PUSHED, contract_names, metric_names, pushed_names
 from tests.prometheus import missing_tools as prometheus_tools_missing
 from tests.prometheus import prometheus, pushgateway, wait_for
 

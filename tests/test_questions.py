@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.project import render
+from harness.project import render
 
 BAD_ANSWERS = [
     ("project_name", "", "empty"),

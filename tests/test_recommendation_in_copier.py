@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from extensions.ladder import BUILT_LEVELS, copier_config, project_has, recommend
-from tests.matrix import render_jinja
-from tests.project import render
+from harness.matrix import render_jinja
+from harness.project import render
 
 ASSESSMENT = {
     "team_size": "small",

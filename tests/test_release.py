@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.matrix import ROOT
-from tests.project import render
-from tests.team_edits import (
+from harness.matrix import ROOT
+from harness.project import render
+from harness.team_edits import (
     assert_edits_survived,
     assert_merged_cleanly,
     changes_from,

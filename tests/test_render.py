@@ -7,8 +7,7 @@ import re
 import pytest
 
 from extensions.ladder import ASKED_FROM, CLOUD_REMOTES, FEATURES, asked, choices
-from tests.imports import back_arrows, cycles, import_graph, template_levels
-from tests.matrix import (
+from harness.matrix import (
     FEATURE_FILES,
     FEATURE_TARGETS,
     LINE_FEATURES,
@@ -19,7 +18,8 @@ from tests.matrix import (
     rendered_only,
     variants,
 )
-from tests.project import Project, render
+from harness.project import Project, render
+from tests.imports import back_arrows, cycles, import_graph, template_levels
 
 # Jinja left behind. Not residue: GitHub's ${{ }}, and the {{ }} that Prometheus and
 # Grafana render themselves: Go templates on $value or $labels in alert annotations

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from extensions.ladder import BUILT_LEVELS, SUPPORTED_PYTHONS
-from tests.project import check_jsonschema, project_env
+from harness.project import check_jsonschema, project_env
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"

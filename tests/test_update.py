@@ -11,9 +11,9 @@ import yaml
 from copier import run_recopy, run_update
 
 from extensions.ladder import BUILT_LEVELS, project_has
-from tests.matrix import ROOT
-from tests.project import Project, render
-from tests.team_edits import (
+from harness.matrix import ROOT
+from harness.project import Project, render
+from harness.team_edits import (
     OWN_CI_STEP,
     assert_edits_survived,
     assert_merged_cleanly,

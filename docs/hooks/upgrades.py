@@ -1,4 +1,4 @@
-"""MkDocs hook: the team edits that the upgrade tests make, listed from tests/team_edits.py.
+"""MkDocs hook: the team edits that the upgrade tests make, listed from harness/team_edits.py.
 
 A page marks the spot with ``<!-- upgrade-edits -->``; the hook replaces it with the
 list, so the upgrade guide claims exactly what the tests prove.
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.team_edits import EDITS  # noqa: E402  (needs ROOT on sys.path)
+from harness.team_edits import EDITS  # noqa: E402  (needs ROOT on sys.path)
 
 MARKER = "<!-- upgrade-edits -->"
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from copier import run_copy, run_update
 
-from tests.matrix import pythons
+from harness.matrix import pythons
 
 # Generated projects share one uv cache, so every `make setup` links packages in seconds.
 UV_CACHE = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from tests.project import Project
+from harness.project import Project
 
 CONFLICT_MARKERS = ("<<<<<<<", ">>>>>>>")
 
