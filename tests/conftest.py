@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The checks of generated projects live in modules of their own; rewrite their asserts too.
+pytest.register_assert_rewrite("tests.generated")
+
 
 @pytest.fixture(scope="session")
 def copier_template_paths() -> list[str]:

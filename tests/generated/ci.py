@@ -1,0 +1,40 @@
+"""Checks of the CI and template-update workflows."""
+
+from __future__ import annotations
+
+import yaml
+
+from harness.project import (
+    check_jsonschema,
+)
+from tests.generated.base import actionlint
+
+
+class CIChecks:
+    """The GitHub Actions workflow and the pre-commit hooks."""
+
+    def test_ci_workflow_is_valid_and_actionlint_clean(self, project):
+        workflow = project.path / ".github" / "workflows" / "ci.yml"
+        check_jsonschema(workflow, "vendor.github-workflows")
+        actionlint(project.path)
+
+    def test_pre_commit_hooks_pass_on_the_rendered_project(self, project):
+        project.run(".venv/bin/pre-commit", "validate-config")
+        project.run(".venv/bin/pre-commit", "run", "--all-files")
+
+
+class TemplateUpdatesChecks:
+    """The weekly workflow that opens a pull request with the template's newest release."""
+
+    def test_the_workflow_is_valid_least_privilege_and_weekly(self, project):
+        path = project.path / ".github" / "workflows" / "template-update.yml"
+        check_jsonschema(path, "vendor.github-workflows")
+        actionlint(project.path)
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow[True]["schedule"][0]["cron"] and "workflow_dispatch" in workflow[True]
+        assert workflow["permissions"] == {}
+        (job,) = workflow["jobs"].values()
+        assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+        steps = " ".join(step.get("run", "") for step in job["steps"])
+        assert "copier update --trust --defaults --conflict inline" in steps
+        assert "gh pr create" in steps and "Conflicts to resolve" in steps

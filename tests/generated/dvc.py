@@ -1,0 +1,68 @@
+"""Checks of the DVC pipeline and its data remotes (a local folder or object storage)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from tests.generated.base import registered
+
+
+class DvcChecks:
+    """The DVC pipeline: `make repro` runs every stage, then nothing until an input changes."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def reproduced(cls, project) -> dict[str, str]:
+        """`make repro` run once: its output, the commit it ran on, the version it registered."""
+        head = project.run("git", "rev-parse", "HEAD").strip()
+        output = project.make("repro")
+        return {"output": output, "commit": head, "version": registered(output)[0]}
+
+    def test_repro_runs_every_stage_then_nothing(self, project, reproduced):
+        stages = yaml.safe_load((project.path / "dvc.yaml").read_text())["stages"]
+        for stage in stages:
+            assert f"Running stage '{stage}'" in reproduced["output"], stage
+        assert (project.path / "data" / "raw" / "data.csv.dvc").is_file()
+        again = project.make("repro")
+        assert "Data and pipelines are up to date." in again
+        assert "Running stage" not in again
+
+
+class LocalRemoteChecks:
+    """The local DVC remote: data pushed from one clone is pulled, byte for byte, into another."""
+
+    def test_push_then_pull_into_a_fresh_clone_restores_the_data(self, project, reproduced):
+        project.make("push")
+        project.git_commit_all("Version the data and the pipeline")
+        clone = project.path.parent / "clone"
+        project.run("git", "clone", "--quiet", str(project.path), str(clone))
+        dvc = str(project.path / ".venv" / "bin" / "dvc")
+        pulled = subprocess.run(
+            [dvc, "pull"], cwd=clone, env=project.env(), capture_output=True, text=True
+        )
+        assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+        for path in ("data/raw/data.csv", "data/prepared/train.csv", "outputs/train.json"):
+            assert (clone / path).read_bytes() == (project.path / path).read_bytes(), path
+        status = subprocess.run(
+            [dvc, "status"], cwd=clone, env=project.env(), capture_output=True, text=True
+        )
+        assert "Data and pipelines are up to date" in status.stdout
+
+
+class CloudRemoteChecks:
+    """A cloud DVC remote: configured from DVC_REMOTE_URL, never from a committed URL."""
+
+    def test_make_remote_sets_the_url_outside_git(self, project):
+        config = (project.path / ".dvc" / "config").read_text()
+        assert "DVC_REMOTE_URL-not-set" in config
+        refused = project.run("make", "remote", check=False)
+        assert "Set DVC_REMOTE_URL" in refused
+        url = (project.path / ".dvc" / "config").read_text().split("url = ")[1].split(":")[0]
+        project.make("remote", DVC_REMOTE_URL=f"{url}://team-bucket/data")
+        listed = project.run(".venv/bin/dvc", "remote", "list")
+        assert f"{url}://team-bucket/data" in listed
+        assert "team-bucket" in (project.path / ".dvc" / "config.local").read_text()
+        assert "config.local" not in project.run("git", "status", "--porcelain")

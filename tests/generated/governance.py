@@ -1,0 +1,68 @@
+"""Checks of lineage, model cards and the audit trail."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.generated.base import VERSION_TAGS, once_per_level
+
+
+class LineageChecks:
+    """The registered version names the commit and the data it came from."""
+
+    def test_the_version_carries_the_commit_and_the_data_hash(self, project, reproduced):
+        tags = project.python(VERSION_TAGS.format(package=project.package), reproduced["version"])
+        dvc_file = yaml.safe_load((project.path / "data" / "raw" / "data.csv.dvc").read_text())
+        assert tags["lineage.git_commit"] == reproduced["commit"]
+        assert tags["lineage.git_dirty"] == "false"
+        assert tags["lineage.data_md5"] == dvc_file["outs"][0]["md5"]
+        assert tags["lineage.data_versioned"] == "true"
+
+
+class ModelCardChecks:
+    """Every registered version has a card that names its data."""
+
+    def test_a_card_names_the_versions_data_and_metrics(self, project, reproduced):
+        name = project.package.replace("_", "-")
+        card = project.path / "reports" / "model_cards" / f"{name}-v{reproduced['version']}.md"
+        text = card.read_text()
+        dvc_file = yaml.safe_load((project.path / "data" / "raw" / "data.csv.dvc").read_text())
+        assert dvc_file["outs"][0]["md5"] in text and reproduced["commit"] in text
+        assert "| roc_auc |" in text and "## Intended use" in text
+
+
+TAMPERINGS = {
+    "edited": lambda lines: [lines[0], lines[1].replace('"who": "', '"who": "x'), *lines[2:]],
+    "removed": lambda lines: [lines[0], *lines[2:]],
+    "reordered": lambda lines: [lines[0], lines[2], lines[1], *lines[3:]],
+    "truncated": lambda lines: lines[:2],
+}
+
+
+class AuditChecks:
+    """`make audit`: 0 for an intact trail; each kind of tampering named, non-zero."""
+
+    @once_per_level
+    def test_make_audit_catches_every_kind_of_tampering(self, project, reproduced):
+        assert "the chain holds" in project.make("audit")
+        trail = project.path / "audit" / "trail.jsonl"
+        original = trail.read_text()
+        try:
+            for kind, tamper in TAMPERINGS.items():
+                trail.write_text("\n".join(tamper(original.splitlines())) + "\n")
+                result = project.run("make", "audit", check=False)
+                assert "Error 1" in result and "Traceback" not in result, kind
+                assert re.search(r"audit/trail\.jsonl (ends at )?line \d+", result), (kind, result)
+        finally:
+            trail.write_text(original)
+        assert "the chain holds" in project.make("audit")
+
+    def test_one_command_answers_where_a_version_came_from(self, project, reproduced):
+        answer = project.run(
+            ".venv/bin/" + project.package, "audit", "--version", reproduced["version"]
+        )
+        assert f"version {reproduced['version']}, from run" in answer
+        assert f"lineage.git_commit: {reproduced['commit']}" in answer
+        assert " register by " in answer
