@@ -9,6 +9,7 @@ is the sum of its tests; the final score is the lowest of the four sections.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import re
@@ -314,10 +315,8 @@ def read_attestations(root: Path) -> dict[str, Attestation]:
                 "of the repository"
             )
         if isinstance(date, str):
-            try:
+            with contextlib.suppress(ValueError):
                 date = dt.date.fromisoformat(date)
-            except ValueError:
-                pass
         if isinstance(date, dt.datetime):
             date = date.date()
         if not isinstance(date, dt.date):
