@@ -542,7 +542,19 @@ BASE_EVIDENCE: dict[str, Evidence] = {
         "pytest tests of the data loading, the model and the jobs (`make test`)",
     ),
     "tasks": Evidence(
-        (Clue("a task runner", files=("Makefile", "makefile", "GNUmakefile", "justfile")),),
+        (
+            Clue(
+                "a task runner",
+                files=(
+                    "Makefile",
+                    "makefile",
+                    "GNUmakefile",
+                    "justfile",
+                    "mise.toml",
+                    "Taskfile.y*ml",
+                ),
+            ),
+        ),
         "a Makefile with setup, train, predict, test and lint targets",
     ),
 }
@@ -571,7 +583,7 @@ EVIDENCE: dict[str, Evidence] = {
                 "a CI workflow",
                 files=(WORKFLOWS, ".gitlab-ci.yml", ".circleci/config.yml", "azure-pipelines.yml"),
             ),
-            Clue("pre-commit hooks", files=(".pre-commit-config.yaml",)),
+            Clue("pre-commit hooks", files=(".pre-commit-config.yaml", "lefthook.y*ml")),
         ),
         "a GitHub Actions workflow running lint, tests and the pipeline, and pre-commit hooks",
     ),

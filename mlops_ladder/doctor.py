@@ -71,6 +71,7 @@ def examine(path: Path, answers: dict[str, Any] | None = None, source: str = "")
     points = score(inventory, attestations)
     report: dict[str, Any] = {
         "path": str(path),
+        "name": path.resolve().name,
         "level": met,
         "level_name": ladder.LEVELS.get(met, "not on the ladder yet"),
         "next_level": following

@@ -54,7 +54,8 @@ class Inventory:
 
     def where(self, feature: str) -> list[str]:
         """Where the evidence was found: paths, `make <target>`, `dependency <name>`."""
-        return [place for finding in self.findings(feature) for place in finding.found[:2]]
+        places = (place for finding in self.findings(feature) for place in finding.found[:2])
+        return list(dict.fromkeys(places))
 
     def look(self, clue: Any) -> list[str]:
         repo = self.repo

@@ -46,7 +46,7 @@ def _recommendation_line(report: dict[str, Any]) -> str | None:
 
 
 def as_markdown(report: dict[str, Any]) -> str:
-    lines = [f"## MLOps ladder: {report['path']}", "", f"**{_level_line(report)}**", ""]
+    lines = [f"## MLOps ladder: {report['name']}", "", f"**{_level_line(report)}**", ""]
     recommendation = _recommendation_line(report)
     if recommendation:
         lines += [recommendation, ""]
@@ -81,7 +81,7 @@ def as_markdown(report: dict[str, Any]) -> str:
 
 
 def print_table(report: dict[str, Any], console: Console) -> None:
-    console.print(f"[bold]MLOps ladder: {report['path']}[/bold]")
+    console.print(f"[bold]MLOps ladder: {report['name']}[/bold] ({report['path']})")
     for problem in report["problems"]:
         console.print(f"[yellow]problem:[/yellow] {problem}", highlight=False)
     console.print(f"[bold]{_level_line(report)}[/bold]")

@@ -59,11 +59,12 @@ NO_POINTS_BAND = "More of a research project than a productionized system."
 
 # What makes a found test automatic.
 RUN_BY_CI_TESTS = Clue(
-    "a workflow runs the tests", text=((WORKFLOWS, r"pytest|make test|\btox\b|\bnox\b"),)
+    "a workflow runs the tests",
+    text=((WORKFLOWS, r"pytest|\b(make|just|mise run|task|tox|nox|poe)\b[^\n]*\btest"),),
 )
 RUN_BY_PIPELINE = Clue(
     "a workflow runs the training pipeline",
-    text=((WORKFLOWS, r"make (pipeline|train|repro|retrain)\b|dvc repro"),),
+    text=((WORKFLOWS, r"\b(make|just|mise run|task) (pipeline|train|repro|retrain)\b|dvc repro"),),
 )
 SCHEDULED_DRIFT = Clue(
     "a scheduled workflow runs the drift check",
