@@ -49,7 +49,7 @@ def check_repository(path: Path) -> None:
             f"{path} is not a git repository; run `git init` and commit its files first, "
             "so that every change adopt makes shows in `git status`"
         )
-    dirty = git(path, "status", "--porcelain", "--untracked-files=all").stdout.strip()
+    dirty = git(path, "status", "--porcelain", "--untracked-files=all").stdout.rstrip()
     if dirty:
         raise doctor.UnusableInput(
             f"{path} has uncommitted changes; commit or stash them first (copier refuses a "

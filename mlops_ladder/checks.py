@@ -112,8 +112,8 @@ def attestations(root: Any) -> dict[str, Any]:
 
 
 def pyproject(package: Any) -> dict[str, Any]:
-    """repo-review fixture: pyproject.toml as data, {} when it is missing or not valid TOML
-    (repo-review's own fixture stops at a broken file; doctor reports it instead)."""
+    """pyproject.toml as data, {} when it is missing or not valid TOML: doctor's stand-in
+    for repo-review's own fixture, which stops at a broken file (doctor reports it)."""
     from mlops_ladder.repository import tomllib
 
     path = Path(str(package)) / "pyproject.toml"

@@ -92,7 +92,7 @@ def run_doctor(args: argparse.Namespace, out: Console) -> int:
             f"ML Test Score {report['score']['final']:g} is below --min-score {args.min_score:g}"
         )
     for line in below:
-        Console(stderr=True).print(f"mlops-ladder doctor: {line}", highlight=False)
+        print(f"mlops-ladder doctor: {line}", file=sys.stderr)
     return doctor.BELOW if below else doctor.OK
 
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return adopt.run(args, out)
     except doctor.UnusableInput as error:
-        Console(stderr=True).print(f"mlops-ladder {args.command}: {error}", highlight=False)
+        print(f"mlops-ladder {args.command}: {error}", file=sys.stderr)
         return doctor.UNUSABLE
 
 

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from repo_review.processor import collect_all, process
+from repo_review.checks import collect_checks
+from repo_review.families import collect_families
+from repo_review.fixtures import collect_fixtures, compute_fixtures
+from repo_review.processor import CollectionReturn, process
 
 from mlops_ladder._ladder import ladder
-from mlops_ladder.checks import check_names, feature_levels
+from mlops_ladder.checks import check_names, feature_levels, pyproject
 from mlops_ladder.score import AttestationError, read_attestations, score
 
 # Exit statuses (docs/doctor.md): the report was made and meets the bars asked for;
@@ -43,7 +46,7 @@ def examine(path: Path, answers: dict[str, Any] | None = None, source: str = "")
         attestations = read_attestations(path)
     except AttestationError as error:
         raise UnusableInput(str(error)) from None
-    collected = collect_all(path)
+    collected = collect(path)
     names = check_names()
     ours = set(names.values())
     _, results = process(path, collected=collected, select=frozenset(ours))
@@ -111,6 +114,14 @@ def examine(path: Path, answers: dict[str, Any] | None = None, source: str = "")
     if recommendation:
         report["recommendation"] = recommendation.__dict__
     return report
+
+
+def collect(path: Path) -> CollectionReturn:
+    """repo-review's collect_all, with a pyproject fixture that takes a broken
+    pyproject.toml as empty (doctor reports it) where repo-review's own would stop."""
+    functions = {**collect_fixtures(), "pyproject": pyproject}
+    fixtures = compute_fixtures(path, path, functions)
+    return CollectionReturn(fixtures, collect_checks(fixtures), collect_families(fixtures))
 
 
 def _rule(feature: str) -> Any:
