@@ -15,7 +15,6 @@ from mlops_ladder._ladder import ladder
 from mlops_ladder.evidence import Inventory
 from mlops_ladder.score import SECTIONS, TESTS, AttestationError, read_attestations, result
 
-URL = "https://github.com/mlops-ladder/mlops-ladder/blob/main/docs/doctor.md"
 SECTION_LETTERS = {"data": "D", "model": "M", "infra": "I", "monitor": "O"}
 
 
@@ -26,7 +25,6 @@ class FeatureCheck:
         self.feature, self.level = feature, level
         self.family = f"mlops-level-{level}"
         self.requires: frozenset[str] = frozenset()
-        self.url = f"{URL}#the-evidence-of-each-feature"
         gives = (
             ladder.FEATURES[feature].gives
             if feature in ladder.FEATURES
@@ -49,7 +47,6 @@ class ScoreCheck:
         self.test = test
         self.family = f"mltestscore-{test.section}"
         self.requires: frozenset[str] = frozenset()
-        self.url = f"{URL}#the-ml-test-score"
         self.__doc__ = f"{test.id}: {test.title}"
 
     def check(self, evidence: Inventory, attestations: dict[str, Any]) -> bool | str:

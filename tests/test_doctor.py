@@ -513,3 +513,19 @@ def test_adopt_refuses_a_folder_without_git(tmp_path: Path, capsys: pytest.Captu
     assert cli.main(["adopt", str(tmp_path / "repo")]) == UNUSABLE
     assert "is not a git repository; run `git init`" in capsys.readouterr().err
     assert not (tmp_path / "repo" / ".copier-answers.yml").exists()
+
+
+def test_the_docs_state_what_the_code_does() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "doctor.md").read_text(encoding="utf-8")
+    for status in (OK, BELOW, UNUSABLE):
+        assert f"\n| {status} | " in text
+    attest_only = [test.id for test in TESTS if not test.checkable]
+    assert attest_only == [
+        *(f"data-{n}" for n in range(2, 7)),
+        "model-2",
+        "model-4",
+        "infra-5",
+        "monitor-5",
+    ]
+    assert "(data-2 to data-6, model-2, model-4, infra-5, monitor-5)" in text
+    assert f"more than {repository.MAX_FILES:,} files" in text
