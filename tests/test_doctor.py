@@ -3,6 +3,7 @@ did not make (tests/doctor_repos), on malformed input; the ML Test Score rules o
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -529,3 +530,13 @@ def test_the_docs_state_what_the_code_does() -> None:
     ]
     assert "(data-2 to data-6, model-2, model-4, infra-5, monitor-5)" in text
     assert f"more than {repository.MAX_FILES:,} files" in text
+
+
+def test_the_maturity_questions_are_asked_on_the_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("small\nmvp\nweekly\nn\n"))
+    status, out, _ = doctor(FOREIGN / "ccds-v2", "--ask", "--format", "markdown", capsys=capsys)
+    assert status == OK
+    assert "How many people work on the models?" in out
+    assert "Recommended level: 2 (Automated), from your answers: an MVP ships regularly" in out
