@@ -135,7 +135,13 @@ def adopt(
     added, kept = [], []
     with tempfile.TemporaryDirectory(prefix="mlops-ladder-adopt-") as scratch:
         rendered = Path(scratch) / "project"
-        render(source, level, data, rendered)
+        try:
+            render(source, level, data, rendered)
+        except Exception as error:  # copier's refusals: bad answers, an unreachable source
+            raise doctor.UnusableInput(
+                f"copier could not render level {level} from {source}: {error}; give answers "
+                "with --data NAME=VALUE (e.g. --data project_name='Churn Model')"
+            ) from None
         for name in rendered_files(rendered):
             target = path / name
             if target.exists() or target.is_symlink():

@@ -540,3 +540,15 @@ def test_the_maturity_questions_are_asked_on_the_terminal(
     assert status == OK
     assert "How many people work on the models?" in out
     assert "Recommended level: 2 (Automated), from your answers: an MVP ships regularly" in out
+
+
+def test_adopt_names_an_answer_copier_refuses(
+    template: Path, tmp_path: Path, git_identity: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = committed_copy("notebook-research", tmp_path)
+    args = ["adopt", str(repo), "--level", "1", "--template", str(template)]
+    status = cli.main([*args, "--data", "package_name=class"])
+    err = capsys.readouterr().err
+    assert status == UNUSABLE
+    assert "copier could not render level 1" in err and "package_name 'class'" in err
+    assert git(repo, "status", "--porcelain") == ""
