@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,33 @@ def test_make_doctor_in_a_generated_project(template: Path, tmp_path: Path) -> N
     ci = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
     steps = [step.get("run", "") for step in ci["jobs"]["check"]["steps"]]
     assert 'make doctor DOCTOR_ARGS="--format markdown" >> "$GITHUB_STEP_SUMMARY"' in steps
+
+    # A template from GitHub (copier's gh: shorthand, or its https URL) is built from git.
+    answers = project.path / ".copier-answers.yml"
+    for recorded, built in [
+        ("gh:team/mlops-ladder", "git+https://github.com/team/mlops-ladder"),
+        (
+            "https://example.com/team/mlops-ladder.git",
+            "git+https://example.com/team/mlops-ladder.git",
+        ),
+        (str(template), str(template)),
+    ]:
+        text = answers.read_text(encoding="utf-8")
+        answers.write_text(re.sub(r"(?m)^_src_path: .*$", f"_src_path: {recorded}", text))
+        shown = project.run("make", "-s", "--eval", "show-ladder: ; @echo $(LADDER)", "show-ladder")
+        assert shown.strip() == built
+
+
+def test_repo_review_command_runs_the_checks(tmp_path: Path) -> None:
+    """`repo-review PATH` (its own command line) finds the checks through entry points."""
+    package = str(FOREIGN / "mlops-python-package")
+    command = [sys.executable, "-m", "repo_review", package, "--format", "json"]
+    ran = subprocess.run(command, capture_output=True, text=True)
+    assert ran.returncode == 3, ran.stderr  # repo-review's status when a check fails
+    checks = json.loads(ran.stdout)["checks"]
+    assert checks["MLL103"]["result"] is True
+    assert checks["MLL201"]["result"] is False
+    assert checks["MTSO1"]["result"] is True  # monitor-1: Dependabot
 
 
 # --- adopt ---------------------------------------------------------------------------------
