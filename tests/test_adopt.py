@@ -31,8 +31,9 @@ def test_make_doctor_in_a_generated_project(template: Path, tmp_path: Path) -> N
     report, _ = json.JSONDecoder().raw_decode(out[out.index("{") :])
     assert report["level"] == 2
     ci = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
-    steps = [step.get("run", "") for step in ci["jobs"]["check"]["steps"]]
-    assert 'make doctor DOCTOR_ARGS="--format markdown" >> "$GITHUB_STEP_SUMMARY"' in steps
+    (step,) = [s for s in ci["jobs"]["check"]["steps"] if "make doctor" in s.get("run", "")]
+    assert step["run"] == 'make doctor DOCTOR_ARGS="--format markdown" >> "$GITHUB_STEP_SUMMARY"'
+    assert step["continue-on-error"] is True
 
     # A template from GitHub (copier's gh: shorthand, or its https URL) is built from git.
     answers = project.path / ".copier-answers.yml"
@@ -48,6 +49,9 @@ def test_make_doctor_in_a_generated_project(template: Path, tmp_path: Path) -> N
         answers.write_text(re.sub(r"(?m)^_src_path: .*$", f"_src_path: {recorded}", text))
         shown = project.run("make", "-s", "--eval", "show-ladder: ; @echo $(LADDER)", "show-ladder")
         assert shown.strip() == built
+    answers.write_text(re.sub(r"(?m)^_src_path: .*$", "_src_path: /gone", text))
+    refused = project.make("doctor", check=False)
+    assert "The template source '/gone' in .copier-answers.yml is not on this machine" in refused
 
 
 def test_repo_review_command_runs_the_checks(tmp_path: Path) -> None:
