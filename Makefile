@@ -48,8 +48,8 @@ test-fast: dev ## run the fast tests only (no generated-project installs)
 
 .PHONY: lint
 lint: dev ## lint the template's own Python code
-	$(UV) run ruff check extensions harness tests benchmarks
-	$(UV) run ruff format --check extensions harness tests benchmarks
+	$(UV) run ruff check extensions mlops_ladder harness tests benchmarks
+	$(UV) run ruff format --check extensions mlops_ladder harness tests benchmarks
 
 .PHONY: bench
 bench: dev ## run the benchmarks against same-run baselines (BENCH_QUICK=1: smoke run)

@@ -496,6 +496,319 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
+# --- The evidence of each feature ---------------------------------------------------
+#
+# What in a repository shows that it has a feature: the rules `mlops-ladder doctor` checks
+# (mlops_ladder/), on projects this template made and on any other. A feature is there
+# when every clue of its evidence holds; a clue holds when any one of its alternatives is
+# found. Globs match paths from the repository's root (`**/` is any folder depth); text
+# is a (glob, regex) pair, true when the regex (multi-line: `^` starts any line) finds
+# something in a file the glob matches.
+
+
+@dataclass(frozen=True)
+class Clue:
+    """One fact that shows a feature, in words (`says`), and where it may be found."""
+
+    says: str
+    files: tuple[str, ...] = ()
+    text: tuple[tuple[str, str], ...] = ()
+    targets: tuple[str, ...] = ()  # make targets
+    dependencies: tuple[str, ...] = ()  # distributions, from any dependency list
+    features: tuple[str, ...] = ()  # features whose own evidence holds
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What shows a feature (all the clues) and what adding it involves, in words."""
+
+    clues: tuple[Clue, ...]
+    adding: str
+
+
+WORKFLOWS = ".github/workflows/*.y*ml"
+PYTHON = "**/*.py"
+YAML = "**/*.y*ml"
+
+# The base every level-1 project has; a repository without it is not on the ladder yet.
+BASE_EVIDENCE: dict[str, Evidence] = {
+    "training": Evidence(
+        (Clue("a training script", files=("**/train*.py", "**/training/*.py", "**/fit*.py")),),
+        "move the training out of notebooks into a script the Makefile runs (`make train`)",
+    ),
+    "batch_prediction": Evidence(
+        (Clue("a batch prediction script", files=("**/predict*.py", "**/inference*.py")),),
+        "a script that scores a CSV with the trained model (`make predict`)",
+    ),
+    "tracking": Evidence(
+        (
+            Clue(
+                "an experiment tracker among the dependencies",
+                dependencies=("mlflow", "mlflow-skinny", "wandb", "neptune", "clearml", "dvclive"),
+            ),
+        ),
+        "log params, metrics and the model of every run to MLflow (an embedded SQLite store)",
+    ),
+    "tests": Evidence(
+        (Clue("tests", files=("tests/**/test_*.py", "**/test_*.py", "**/*_test.py")),),
+        "pytest tests of the data loading, the model and the jobs (`make test`)",
+    ),
+    "tasks": Evidence(
+        (
+            Clue(
+                "a task runner",
+                files=(
+                    "Makefile",
+                    "makefile",
+                    "GNUmakefile",
+                    "justfile",
+                    "mise.toml",
+                    "Taskfile.y*ml",
+                ),
+            ),
+        ),
+        "a Makefile with setup, train, predict, test and lint targets",
+    ),
+}
+
+EVIDENCE: dict[str, Evidence] = {
+    "pipeline": Evidence(
+        (
+            Clue("a data preparation step", files=("**/prepare*.py", "**/preprocess*.py")),
+            Clue("an evaluation step", files=("**/evaluate*.py", "**/evaluation*.py")),
+        ),
+        "prepare and evaluate stages handing over through files, with a metric threshold "
+        "that stops a worse model (`make pipeline`)",
+    ),
+    "registry": Evidence(
+        (
+            Clue(
+                "models registered in a model registry",
+                text=((PYTHON, r"register_model|registered_model_name|registered_model_alias"),),
+            ),
+        ),
+        "register each trained model in the MLflow registry, champion and challenger aliases",
+    ),
+    "ci": Evidence(
+        (
+            Clue(
+                "a CI workflow",
+                files=(WORKFLOWS, ".gitlab-ci.yml", ".circleci/config.yml", "azure-pipelines.yml"),
+            ),
+            Clue("pre-commit hooks", files=(".pre-commit-config.yaml", "lefthook.y*ml")),
+        ),
+        "a GitHub Actions workflow running lint, tests and the pipeline, and pre-commit hooks",
+    ),
+    "template_updates": Evidence(
+        (
+            Clue("a project template's answers file", files=(".copier-answers.yml", ".cruft.json")),
+            Clue(
+                "a workflow that applies the template's new releases",
+                text=((WORKFLOWS, r"copier update|cruft update"),),
+            ),
+        ),
+        "`mlops-ladder adopt` records the template's answers; a weekly workflow then proposes "
+        "its new releases as pull requests",
+    ),
+    "online": Evidence(
+        (
+            Clue("a web framework", dependencies=("fastapi", "flask", "bentoml", "litserve")),
+            Clue("a prediction endpoint", text=((PYTHON, r"""\(\s*["']/(predict|invocations)"""),)),
+        ),
+        "a FastAPI service with /health, /ready and /predict (`make serve`)",
+    ),
+    "dvc": Evidence(
+        (
+            Clue("a DVC pipeline", files=("dvc.yaml",)),
+            Clue("a DVC configuration", files=(".dvc/config",)),
+        ),
+        "dvc.yaml over the same stage commands, the raw data tracked by DVC (`make repro`)",
+    ),
+    "local_remote": Evidence(
+        (Clue("a DVC remote in a folder", text=((".dvc/config", r"url\s*=\s*(?![\w+-]+://)\S"),)),),
+        "a DVC remote in a folder next to the project",
+    ),
+    "cloud_remote": Evidence(
+        (
+            Clue(
+                "a DVC remote in object storage",
+                text=((".dvc/config", r"url\s*=\s*(s3|gs|azure|gdrive|ssh|https?)://"),),
+            ),
+        ),
+        "a DVC remote in S3, GCS or Azure, located and authorised by environment variables",
+    ),
+    "validation": Evidence(
+        (
+            Clue(
+                "a data validation library",
+                dependencies=(
+                    "pandera",
+                    "great-expectations",
+                    "tensorflow-data-validation",
+                    "deepchecks",
+                    "pointblank",
+                ),
+            ),
+        ),
+        "a pandera schema of the raw data, checked by a validate stage before prepare",
+    ),
+    "lineage": Evidence(
+        (
+            Clue(
+                "runs tagged with their git commit",
+                text=((PYTHON, r"git_commit|mlflow\.source\.git\.commit|rev-parse"),),
+            ),
+            Clue("versioned data", features=("dvc",)),
+        ),
+        "every run and registered version tagged with its git commit and data hash",
+    ),
+    "model_card": Evidence(
+        (
+            Clue(
+                "model cards",
+                files=("INTENDED_USE.md", "MODEL_CARD.md", "**/model_card*", "**/model_cards/*"),
+            ),
+        ),
+        "INTENDED_USE.md and a model card written for every registered version",
+    ),
+    "audit": Evidence(
+        (
+            Clue(
+                "an audit trail",
+                files=("**/audit.py", "audit/*.jsonl"),
+                targets=("audit",),
+            ),
+        ),
+        "a hash-chained audit trail of stages, promotions and deployments (`make audit`)",
+    ),
+    "docker": Evidence(
+        (Clue("a Dockerfile", files=("Dockerfile", "**/Dockerfile", "**/*.Dockerfile")),),
+        "a Dockerfile for the service or the batch job, and a compose file with MLflow",
+    ),
+    "cd": Evidence(
+        (
+            Clue(
+                "a workflow that publishes an image or deploys",
+                text=((WORKFLOWS, r"docker/build-push-action|docker push|kubectl apply"),),
+            ),
+            Clue("an approval before production", text=((WORKFLOWS, r"environment:"),)),
+        ),
+        "a CD workflow: the image to GHCR with provenance, promotion behind an approval",
+    ),
+    "repo_governance": Evidence(
+        (
+            Clue("code owners", files=("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS")),
+            Clue(
+                "dependency update automation",
+                files=(".github/dependabot.y*ml", "renovate.json", ".github/renovate.json"),
+            ),
+        ),
+        "CODEOWNERS, a pull-request checklist for models and Dependabot",
+    ),
+    "drift": Evidence(
+        (
+            Clue(
+                "a drift detection library",
+                dependencies=("evidently", "alibi-detect", "nannyml", "whylogs", "frouros"),
+            ),
+        ),
+        "drift reports of a batch against the champion's training data (`make drift`)",
+    ),
+    "continuous_training": Evidence(
+        (
+            Clue(
+                "a scheduled training workflow",
+                text=((WORKFLOWS, r"(?s)\A(?=.*^\s*schedule:)(?=.*\b(re)?train)"),),
+            ),
+            Clue("retraining triggered by drift", text=((WORKFLOWS, r"drift"),)),
+        ),
+        "training workflows on a schedule and on drift, promoting only a better challenger",
+    ),
+    "monitoring": Evidence(
+        (
+            Clue("a Prometheus configuration", files=("**/prometheus.y*ml",)),
+            Clue("alert rules", text=((YAML, r"^\s*-?\s*alert:"),)),
+            Clue("a dashboard", files=("**/grafana/**/*.json", "**/*dashboard*.json")),
+        ),
+        "a Prometheus scrape config, alert rules with promtool tests, a Grafana dashboard",
+    ),
+    "kubernetes": Evidence(
+        (
+            Clue(
+                "Kubernetes manifests",
+                files=("**/kustomization.y*ml", "**/Chart.yaml"),
+                text=((YAML, r"^kind:\s*(Deployment|CronJob|StatefulSet)\b"),),
+            ),
+        ),
+        "kustomize manifests (staging and prod overlays, the drift CronJob) and a deploy job",
+    ),
+    "kubeflow": Evidence(
+        (
+            Clue(
+                "a Kubeflow pipeline",
+                dependencies=("kfp",),
+                text=((PYTHON, r"^\s*(from kfp\b|import kfp\b)"),),
+            ),
+        ),
+        "a Kubeflow Pipelines definition of the stages (orchestrator=kubeflow)",
+    ),
+    "service_metrics": Evidence(
+        (
+            Clue("a service", features=("online",)),
+            Clue(
+                "Prometheus metrics in the service",
+                dependencies=("prometheus-client", "prometheus-fastapi-instrumentator"),
+            ),
+        ),
+        "the service's request counts and latencies on GET /metrics",
+    ),
+    "challenger_traffic": Evidence(
+        (
+            Clue("a service", features=("online",)),
+            Clue(
+                "a canary or shadow model",
+                files=("**/challenger.py", "**/canary.py", "**/shadow.py"),
+            ),
+        ),
+        "a share of live requests for the challenger (canary) or scored by it too (shadow)",
+    ),
+    "input_sampling": Evidence(
+        (
+            Clue("a service", features=("online",)),
+            Clue(
+                "scored rows kept for the drift check",
+                files=("**/sampling.py",),
+                text=((PYTHON, r"SAMPLE_RATE|sample_rate"),),
+            ),
+        ),
+        "a sample of the rows the service scores, kept for the drift check",
+    ),
+}
+
+
+def check_evidence() -> None:
+    """Every feature of the table has evidence, and evidence names only real features."""
+    missing = set(FEATURES) - set(EVIDENCE)
+    if missing:
+        raise FeatureTableError(f"features without evidence in EVIDENCE: {sorted(missing)}")
+    for name, evidence in {**BASE_EVIDENCE, **EVIDENCE}.items():
+        if name not in FEATURES and name not in BASE_EVIDENCE:
+            raise FeatureTableError(f"EVIDENCE has {name!r}, which is no feature")
+        if not evidence.clues:
+            raise FeatureTableError(f"the evidence of {name!r} has no clue")
+        for clue in evidence.clues:
+            if not (clue.files or clue.text or clue.targets or clue.dependencies or clue.features):
+                raise FeatureTableError(f"{name!r}: the clue {clue.says!r} looks for nothing")
+            for needed in clue.features:
+                if needed not in EVIDENCE:
+                    raise FeatureTableError(f"{name!r}: {needed!r} is no feature")
+            for _, pattern in clue.text:
+                re.compile(pattern)
+
+
+check_evidence()
+
+
 # --- Answer checks ---------------------------------------------------------------------
 
 RESERVED_PACKAGE_NAMES = frozenset(

@@ -301,7 +301,7 @@ def expected_files(has: Has, package_name: str) -> set[str]:
 
 
 # The make targets every project has, and those each feature adds.
-BASE_TARGETS = {"help", "setup", "train", "predict", "test", "lint", "format", "ui"}
+BASE_TARGETS = {"help", "setup", "train", "predict", "test", "lint", "format", "ui", "doctor"}
 FEATURE_TARGETS: dict[str, set[str]] = {
     "registry": {"pipeline"},
     "online": {"serve"},

@@ -1,0 +1,1 @@
+"""mlops-ladder: doctor and adopt."""

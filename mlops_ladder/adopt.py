@@ -1,0 +1,183 @@
+"""`mlops-ladder adopt`: put an existing repository on the ladder.
+
+It renders the level with copier into a scratch folder, copies in every file the
+repository does not have, lists the files it has (with what the template's version would
+add, for the team to merge by hand), writes the answers file so that `copier update`
+climbs later, and ends with doctor's report. Nothing the team has is changed; a dirty
+repository is refused, as copier refuses one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from mlops_ladder import doctor
+from mlops_ladder._ladder import TEMPLATE_ROOT, ladder
+from mlops_ladder.render import print_table
+
+ANSWERS = ".copier-answers.yml"
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A file the repository has and the template renders too: the repository's stays."""
+
+    path: str
+    adds: list[str]  # the lines the template's version has and the repository's lacks
+
+
+def git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True)
+
+
+def check_repository(path: Path) -> None:
+    if not path.is_dir():
+        raise doctor.UnusableInput(f"{path} is not a folder; give the path of a git repository")
+    top = git(path, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        raise doctor.UnusableInput(
+            f"{path} is not a git repository; run `git init` and commit its files first, "
+            "so that every change adopt makes shows in `git status`"
+        )
+    dirty = git(path, "status", "--porcelain", "--untracked-files=all").stdout.rstrip()
+    if dirty:
+        raise doctor.UnusableInput(
+            f"{path} has uncommitted changes; commit or stash them first (copier refuses a "
+            "dirty repository too):\n" + dirty
+        )
+    if (path / ANSWERS).exists():
+        raise doctor.UnusableInput(
+            f"{path} already has {ANSWERS}: it is on a template already; move up a level "
+            "with `copier update --trust --defaults --data mlops_level=N`"
+        )
+
+
+def template_source(given: str | None) -> str:
+    if given:
+        return given
+    if git(TEMPLATE_ROOT, "rev-parse", "--git-dir").returncode == 0:
+        return str(TEMPLATE_ROOT)
+    raise doctor.UnusableInput(
+        "give the template's source with --template (e.g. gh:<owner>/mlops-ladder): copier "
+        "records it so that `copier update` can climb later"
+    )
+
+
+def default_level(path: Path) -> int:
+    """The level doctor finds (at least 1), or the recommendation when it is higher."""
+    report = doctor.examine(path)
+    recommended = (report["recommendation"] or {}).get("level", ladder.MIN_LEVEL)
+    return max(report["level"], recommended, ladder.MIN_LEVEL)
+
+
+def project_name(path: Path) -> str:
+    words = re.split(r"[^A-Za-z0-9]+", path.resolve().name)
+    return " ".join(word.capitalize() for word in words if word) or "Project"
+
+
+def parse_data(pairs: list[str]) -> dict[str, Any]:
+    data = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise doctor.UnusableInput(f"--data {pair!r} is not NAME=VALUE, e.g. serving=online")
+        data[name] = value
+    return data
+
+
+def render(source: str, level: int, data: dict[str, Any], into: Path) -> None:
+    from copier import run_copy
+
+    run_copy(
+        source,
+        into,
+        data={"mlops_level": level, **data},
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+
+
+def rendered_files(folder: Path) -> list[str]:
+    return sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(folder).parts
+    )
+
+
+def additions(ours: Path, theirs: Path) -> list[str]:
+    """The lines of the template's version that the repository's version lacks."""
+    try:
+        mine = ours.read_text(encoding="utf-8").splitlines()
+        template = theirs.read_text(encoding="utf-8").splitlines()
+    except (UnicodeDecodeError, OSError):
+        return ["(not a text file)"]
+    diff = difflib.unified_diff(mine, template, lineterm="", n=0)
+    return [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
+
+
+def adopt(
+    path: Path, level: int, source: str, data: dict[str, Any]
+) -> tuple[list[str], list[Kept]]:
+    """Copy in the level's files the repository lacks; return them and the ones it kept."""
+    added, kept = [], []
+    with tempfile.TemporaryDirectory(prefix="mlops-ladder-adopt-") as scratch:
+        rendered = Path(scratch) / "project"
+        try:
+            render(source, level, data, rendered)
+        except Exception as error:  # copier's refusals: bad answers, an unreachable source
+            raise doctor.UnusableInput(
+                f"copier could not render level {level} from {source}: {error}; give answers "
+                "with --data NAME=VALUE (e.g. --data project_name='Churn Model')"
+            ) from None
+        for name in rendered_files(rendered):
+            target = path / name
+            if target.exists() or target.is_symlink():
+                kept.append(Kept(name, additions(target, rendered / name)))
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(rendered / name, target)
+            added.append(name)
+    return added, kept
+
+
+def run(args: argparse.Namespace, out: Console) -> int:
+    path = args.path
+    check_repository(path)
+    source = template_source(args.template)
+    data = {"project_name": project_name(path), **parse_data(args.data)}
+    level = args.level or default_level(path)
+    added, kept = adopt(path, level, source, data)
+    out.print(f"[bold]Adopted level {level} ({ladder.LEVELS[level]}) in {path}[/bold]")
+    out.print(f"Added {len(added)} files, among them {ANSWERS} for `copier update`.")
+    if kept:
+        out.print(
+            f"Kept {len(kept)} files of yours; the template's version of each would add "
+            "these lines (merge what you need by hand):"
+        )
+        for item in kept:
+            out.print(f"  {item.path}: {len(item.adds)} lines", highlight=False)
+            for line in item.adds[:8]:
+                out.print(f"    + {line}", markup=False, highlight=False)
+            if len(item.adds) > 8:
+                out.print(f"    ... and {len(item.adds) - 8} more", highlight=False)
+    out.print(
+        "Commit the new files, then climb with: copier update --trust --defaults "
+        f"--data mlops_level={level + 1}"
+        if level + 1 in ladder.LEVELS
+        else ""
+    )
+    print_table(doctor.examine(path), out)
+    return doctor.OK

@@ -1,0 +1,188 @@
+"""`make doctor` in a generated project, and `mlops-ladder adopt` on the repositories the
+template did not make (tests/doctor_repos): nothing of theirs changed, the answers
+written, `copier update` climbing afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.project import project_env, render, uv
+from mlops_ladder import cli
+from mlops_ladder.doctor import OK, UNUSABLE, examine
+from tests.test_doctor import FOREIGN
+
+# --- make doctor in a generated project ----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_make_doctor_in_a_generated_project(template: Path, tmp_path: Path) -> None:
+    project = render(template, tmp_path / "project", mlops_level=2, serving="online")
+    out = project.make("doctor", DOCTOR_ARGS="--format json")
+    # the JSON report, then what make says when it runs under make (the suite's `make test`)
+    report, _ = json.JSONDecoder().raw_decode(out[out.index("{") :])
+    assert report["level"] == 2
+    ci = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
+    (step,) = [s for s in ci["jobs"]["check"]["steps"] if "make doctor" in s.get("run", "")]
+    assert step["run"] == 'make doctor DOCTOR_ARGS="--format markdown" >> "$GITHUB_STEP_SUMMARY"'
+    assert step["continue-on-error"] is True
+
+    # A template from GitHub (copier's gh: shorthand, or its https URL) is built from git.
+    answers = project.path / ".copier-answers.yml"
+    for recorded, built in [
+        ("gh:team/mlops-ladder", "git+https://github.com/team/mlops-ladder"),
+        (
+            "https://example.com/team/mlops-ladder.git",
+            "git+https://example.com/team/mlops-ladder.git",
+        ),
+        (str(template), str(template)),
+    ]:
+        text = answers.read_text(encoding="utf-8")
+        answers.write_text(re.sub(r"(?m)^_src_path: .*$", f"_src_path: {recorded}", text))
+        shown = project.run("make", "-s", "--eval", "show-ladder: ; @echo $(LADDER)", "show-ladder")
+        assert shown.strip() == built
+    answers.write_text(re.sub(r"(?m)^_src_path: .*$", "_src_path: /gone", text))
+    refused = project.make("doctor", check=False)
+    assert "The template source '/gone' in .copier-answers.yml is not on this machine" in refused
+
+
+def test_repo_review_command_runs_the_checks(tmp_path: Path) -> None:
+    """`repo-review PATH` (its own command line) finds the checks through entry points."""
+    package = str(FOREIGN / "mlops-python-package")
+    command = [sys.executable, "-m", "repo_review", package, "--format", "json"]
+    ran = subprocess.run(command, capture_output=True, text=True)
+    assert ran.returncode == 3, ran.stderr  # repo-review's status when a check fails
+    checks = json.loads(ran.stdout)["checks"]
+    assert checks["MLL103"]["result"] is True
+    assert checks["MLL201"]["result"] is False
+    assert checks["MTSO1"]["result"] is True  # monitor-1: Dependabot
+
+
+# --- adopt ---------------------------------------------------------------------------------
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(path), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def committed_copy(name: str, into: Path) -> Path:
+    repo = into / name
+    shutil.copytree(FOREIGN / name, repo, symlinks=True)
+    git(repo, "init", "--quiet")
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message", "their work")
+    return repo
+
+
+@pytest.fixture
+def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "GIT_AUTHOR_NAME": "Team",
+        "GIT_AUTHOR_EMAIL": "team@example.com",
+        "GIT_COMMITTER_NAME": "Team",
+        "GIT_COMMITTER_EMAIL": "team@example.com",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+# The level adopted, and the level doctor reports right after: the kept pyproject.toml of
+# the cookiecutter-data-science project lacks MLflow until the team merges it in.
+ADOPTED = {"ccds-v2": (1, 0), "mlops-python-package": (1, 1), "notebook-research": (1, 1)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ADOPTED))
+def test_adopt_a_foreign_repository_then_climb(
+    name: str,
+    template: Path,
+    tmp_path: Path,
+    git_identity: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    level, reported = ADOPTED[name]
+    repo = committed_copy(name, tmp_path)
+    theirs = {path: (repo / path).read_bytes() for path in git(repo, "ls-files").splitlines()}
+
+    status = cli.main(["adopt", str(repo), "--level", str(level), "--template", str(template)])
+    out = capsys.readouterr().out
+    assert status == OK
+    assert {path: (repo / path).read_bytes() for path in theirs} == theirs
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert answers["mlops_level"] == level and answers["_src_path"] == str(template)
+    assert f"Adopted level {level}" in out
+    kept = {path for path in theirs if path in {"Makefile", "README.md", "pyproject.toml"}}
+    for path in kept:
+        assert f"  {path}: " in out
+    assert examine(repo)["level"] == reported
+    if reported < level:
+        assert "tracking" in [i["feature"] for i in examine(repo)["next_level"]["missing"]]
+
+    # Later, copier climbs a level over it.
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message", "adopt the ladder")
+    env = {**os.environ, **project_env()}
+    subprocess.run(
+        [
+            uv(),
+            "run",
+            "--project",
+            str(Path(__file__).parents[1]),
+            "copier",
+            "update",
+            "--trust",
+            "--defaults",
+            "--data",
+            f"mlops_level={level + 1}",
+        ],
+        cwd=repo,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["mlops_level"] == level + 1
+    assert (repo / ".github/workflows/template-update.yml").is_file()
+    conflicted = set(git(repo, "diff", "--name-only", "--diff-filter=U").split())
+    assert conflicted <= set(theirs)  # only files of theirs the template renders too
+
+
+def test_adopt_refuses_a_dirty_repository(
+    tmp_path: Path, git_identity: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = committed_copy("notebook-research", tmp_path)
+    (repo / "README.md").write_text("changed\n")
+    status = cli.main(["adopt", str(repo), "--level", "1"])
+    err = capsys.readouterr().err
+    assert status == UNUSABLE
+    assert "has uncommitted changes; commit or stash them first" in err
+    assert " M README.md" in err
+    assert not (repo / ".copier-answers.yml").exists()
+
+
+def test_adopt_refuses_a_folder_without_git(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    shutil.copytree(FOREIGN / "notebook-research", tmp_path / "repo")
+    assert cli.main(["adopt", str(tmp_path / "repo")]) == UNUSABLE
+    assert "is not a git repository; run `git init`" in capsys.readouterr().err
+    assert not (tmp_path / "repo" / ".copier-answers.yml").exists()
+
+
+def test_adopt_names_an_answer_copier_refuses(
+    template: Path, tmp_path: Path, git_identity: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = committed_copy("notebook-research", tmp_path)
+    args = ["adopt", str(repo), "--level", "1", "--template", str(template)]
+    status = cli.main([*args, "--data", "package_name=class"])
+    err = capsys.readouterr().err
+    assert status == UNUSABLE
+    assert "copier could not render level 1" in err and "package_name 'class'" in err
+    assert git(repo, "status", "--porcelain") == ""
