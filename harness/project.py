@@ -130,6 +130,14 @@ class Project:
         shutil.copyfile(self.empty_store(), path / "mlflow.db")
         return Workspace(self, path)
 
+    def copy(self, path: Path) -> Project:
+        """A copy of the project, its records and git history included, for a check that
+        changes what it runs on. The copy runs on the project's own environment: its .venv
+        is a link to the project's, which uv uses as it is (UV_NO_SYNC)."""
+        shutil.copytree(self.path, path, symlinks=True, ignore=shutil.ignore_patterns(".venv"))
+        (path / ".venv").symlink_to(self.path / ".venv", target_is_directory=True)
+        return CopiedProject(path, self.interpreter)
+
     def empty_store(self) -> Path:
         """An MLflow SQLite store with its tables created (seconds of migrations), kept aside."""
         store = self.path.parent / "empty-mlflow.db"
@@ -168,6 +176,13 @@ class Project:
             for path in self.path.rglob("*")
             if path.is_file() and not skip.intersection(path.relative_to(self.path).parts)
         }
+
+
+class CopiedProject(Project):
+    """A copy of a project (Project.copy), run on the original's environment."""
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "UV_NO_SYNC": "1"}
 
 
 @dataclass

@@ -81,6 +81,7 @@ class ContinuousTrainingChecks:
     def test_a_shifted_batch_leads_to_a_challenger_that_must_beat_the_champion(
         self, project, reproduced, tmp_path
     ):
+        project = project.copy(tmp_path / "project")  # it registers a version, may crown it
         # The drift workflow's own step, on the shifted batch: it asks for retraining.
         output = tmp_path / "github_output"
         workflow = project.path / ".github" / "workflows" / "drift.yml"

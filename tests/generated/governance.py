@@ -45,19 +45,16 @@ class AuditChecks:
     """`make audit`: 0 for an intact trail; each kind of tampering named, non-zero."""
 
     @once_per_level
-    def test_make_audit_catches_every_kind_of_tampering(self, project, reproduced):
-        assert "the chain holds" in project.make("audit")
-        trail = project.path / "audit" / "trail.jsonl"
+    def test_make_audit_catches_every_kind_of_tampering(self, project, reproduced, tmp_path):
+        copy = project.copy(tmp_path / "project")
+        assert "the chain holds" in copy.make("audit")
+        trail = copy.path / "audit" / "trail.jsonl"
         original = trail.read_text()
-        try:
-            for kind, tamper in TAMPERINGS.items():
-                trail.write_text("\n".join(tamper(original.splitlines())) + "\n")
-                result = project.run("make", "audit", check=False)
-                assert "Error 1" in result and "Traceback" not in result, kind
-                assert re.search(r"audit/trail\.jsonl (ends at )?line \d+", result), (kind, result)
-        finally:
-            trail.write_text(original)
-        assert "the chain holds" in project.make("audit")
+        for kind, tamper in TAMPERINGS.items():
+            trail.write_text("\n".join(tamper(original.splitlines())) + "\n")
+            result = copy.run("make", "audit", check=False)
+            assert "Error 1" in result and "Traceback" not in result, kind
+            assert re.search(r"audit/trail\.jsonl (ends at )?line \d+", result), (kind, result)
 
     def test_one_command_answers_where_a_version_came_from(self, project, reproduced):
         answer = project.run(
