@@ -348,6 +348,14 @@ def project_has(answers: Mapping[str, Any]) -> Has:
     return Has(frozenset(names))
 
 
+def pipeline_stages(has: Has) -> tuple[str, ...]:
+    """The stages of the project's pipeline, in the order they run: `make pipeline`,
+    dvc.yaml and the Kubeflow pipeline run them, the command and the README name them."""
+    if not has.pipeline:
+        return ()
+    return ("validate",) * has.validation + ("prepare", "train", "evaluate", "register")
+
+
 # --- This release of the template ------------------------------------------------------
 
 # Levels whose machinery this release renders; choosing another one is refused.
@@ -904,9 +912,11 @@ class LadderGlobals(Extension):
 
 
 class LadderContext(ContextHook):
-    """Adds ``has``, the project's feature flags (see Has), to every rendered file."""
+    """Adds ``has``, the project's feature flags (see Has), and the values derived from
+    them (``stages``) to every rendered file."""
 
     def hook(self, context: dict[str, Any]) -> None:
         if str(context.get("mlops_level")) not in {str(level) for level in LEVELS}:
             return  # not answered yet, or about to be refused by the validator
         context["has"] = project_has(context)
+        context["stages"] = pipeline_stages(context["has"])

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
+import yaml
 
-from extensions.ladder import ASKED_FROM, CLOUD_REMOTES, FEATURES, asked, choices
+from extensions.ladder import (
+    ASKED_FROM,
+    CLOUD_REMOTES,
+    FEATURES,
+    asked,
+    choices,
+    pipeline_stages,
+)
 from harness.matrix import (
     FEATURE_FILES,
     FEATURE_TARGETS,
@@ -91,6 +100,28 @@ def test_the_package_imports_without_cycles_or_back_arrows(rendered):
     levels = template_levels(ROOT / "template" / "src", package)
     assert set(graph) <= set(levels), "every module comes from a template file"
     assert not back_arrows(graph, levels, hub=f"{package}.wiring")
+
+
+def test_every_runner_of_the_pipeline_runs_the_stages_in_one_order(rendered):
+    """`make pipeline` (wiring.STAGES), dvc.yaml and the Kubeflow pipeline run the stages
+    that the feature table gives the project, in its order."""
+    variant, project = rendered
+    if not variant.has.pipeline:
+        return
+    order = list(pipeline_stages(variant.has))
+    wiring = ast.parse((project.path / "src" / project.package / "wiring.py").read_text())
+    (stages,) = [
+        node.value
+        for node in wiring.body
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "STAGES"
+    ]
+    assert ast.literal_eval(stages) == tuple(order)
+    if variant.has.dvc:
+        dvc = yaml.safe_load((project.path / "dvc.yaml").read_text())
+        assert list(dvc["stages"]) == order
+    if variant.has.kubeflow:
+        kubeflow = (project.path / "pipelines" / "kubeflow.py").read_text()
+        assert f"STAGES = [snapshot, {', '.join(order)}]" in kubeflow
 
 
 def test_matrix_covers_every_level_and_serving_choice():
