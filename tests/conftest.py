@@ -42,9 +42,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def weight(cls: type | None) -> int:
     """Twice a generated project's level (or the level an upgrade climbs to), one more for
-    the project that runs each of its test files alone; 0 for the rest."""
+    the project that runs each of its test files alone; a class's own `weight` if it has
+    one; 0 for the rest."""
     if cls is None:
         return 0
+    if isinstance(getattr(cls, "weight", None), int):
+        return cls.weight
     match = re.fullmatch(r"Test(?:Upgrade_L\d_to_)?L(\d)\w*", cls.__name__)
     alone = any(base.__name__ == "EachTestFileAlone" for base in cls.__mro__)
     return 2 * int(match.group(1)) + alone if match else 0

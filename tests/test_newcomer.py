@@ -116,106 +116,6 @@ def answers(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
 
 
-def test_the_demo_is_browsed_stopped_and_climbs(clone, machine):
-    """README: `make demo`, then `make -C demo ui`; then `make demo-climb`."""
-    shown = step("make demo", ["make", "demo"], clone, machine, timeout=900)
-    assert "browse it with: make -C demo ui" in shown
-    demo = clone / "demo"
-    assert answers(demo)["_src_path"] == str(clone), "a source copier update can read"
-    assert re.fullmatch(r"[0-9a-f]{7,40}", str(answers(demo)["_commit"]))
-    assert step("demo is committed", ["git", "status", "--porcelain"], demo, machine) == ""
-
-    # `make -C demo ui` with no uv anywhere: the demo installs its own, then serves; a
-    # SIGTERM to make alone stops everything it started.
-    port = free_port()
-    command = ["make", "-C", "demo", "ui", f"UI_PORT={port}"]
-    run_then_stop("make -C demo ui", command, clone, machine, port, terminate_make)
-    assert (demo / ".tools" / "bin" / "uv").is_file(), "the demo's own uv, in .tools/"
-
-    shown = step("make demo-climb", ["make", "demo-climb"], clone, machine, timeout=900)
-    assert "is now at MLOps level 2 (Automated)" in shown
-    assert "Registered version 1 of demo as champion" in shown
-    assert answers(demo)["mlops_level"] == 2
-    assert step("demo-climb commits", ["git", "status", "--porcelain"], demo, machine) == ""
-
-
-def test_a_level_3_project_gets_going_previews_and_climbs_to_level_4(
-    clone, machine, tmp_path_factory
-):
-    """The generated README's commands, verbatim: "Get going" at level 3, then "Moving up
-    a level" to level 4 and straight to `make test`."""
-    step("make dev", ["make", "dev"], clone, machine, timeout=900)
-    # The user installed copier to render the project; the clone's dev environment has it.
-    tools = tmp_path_factory.mktemp("user-bin")
-    (tools / "copier").symlink_to(clone / ".venv" / "bin" / "copier")
-    env = {**machine, **IDENTITY, "PATH": f"{tools}{os.pathsep}{machine['PATH']}"}
-    project = tmp_path_factory.mktemp("projects") / "clinic"
-    shown = step(
-        "copier copy at level 3",
-        [
-            "copier",
-            "copy",
-            "--trust",
-            "--defaults",
-            "--data",
-            "mlops_level=3",
-            "--data",
-            "serving=online",
-            str(clone),
-            str(project),
-        ],
-        project.parent,
-        env,
-    )
-    assert "git add --all && git commit" in shown, "the commit lineage names, before repro"
-
-    # Before git init and the first commit, the preview shows level 4 from the work tree.
-    before = step(
-        "make preview-level before the first commit",
-        ["make", "preview-level", "LEVEL=4"],
-        project,
-        env,
-    )
-    assert "Level 4 adds (A) and changes (M) these files:" in before
-    assert re.search(r"^  A +\.github/workflows/retrain\.yml$", before, re.MULTILINE)
-    assert re.search(r"^  mlops_level: 4$", before, re.MULTILINE)
-    assert not (project / ".git").exists() and not (project / ".preview").exists()
-
-    readme = project / "README.md"
-    get_going = readme_block(readme, "Get going")
-    assert get_going[-1].startswith("make ui "), "make ui runs until stopped: the demo's test"
-    for line in get_going[:-1]:
-        step(f"L3 get going: {line.split('#')[0].strip()}", line, project, env, timeout=900)
-    commit = step("git rev-parse", ["git", "rev-parse", "HEAD"], project, env).strip()
-    cards = list((project / "reports" / "model_cards").glob("*-v1.md"))
-    assert len(cards) == 1 and commit in cards[0].read_text(encoding="utf-8")
-
-    # The champion served (README: `make serve`); Ctrl-C stops the service and make.
-    command = ["make", "serve"]
-    run_then_stop("make serve", command, project, env, free_port(), press_ctrl_c)
-
-    climb = readme_block(readme, "Moving up a level")
-    assert climb[0] == "make preview-level LEVEL=4" and climb[-1] == "make test"
-    for line in climb:
-        shown = step(f"L3 to L4: {line.split('#')[0].strip()}", line, project, env, timeout=900)
-        if line.startswith("make preview-level"):
-            assert "Level 4 adds (A) and changes (M) these files:" in shown
-        if line.startswith("copier update"):
-            assert "is now at MLOps level 4 (Self-optimising)" in shown
-    assert answers(project)["mlops_level"] == 4
-    assert " passed" in shown and "failed" not in shown
-
-    # At the top level a downgrade's last line names the level to keep, and nothing more.
-    step("commit the climb", "git add --all && git commit --quiet -m 'Level 4'", project, env)
-    lines = refused(
-        ["copier", "update", "--trust", "--defaults", "--data", "mlops_level=3"], project, env
-    )
-    assert lines[-1] == (
-        "ValueError: Validation error for question 'mlops_level': mlops_level cannot go down "
-        "from 4 to 3: the update would delete level 4's files, edited or not. Keep mlops_level=4"
-    )
-
-
 # Bad answers to `make demo`: copier's traceback is gone, its last line is all there is.
 BAD = {
     "mlops_level=three": "mlops_level three does not exist; choose 1 (Scripted), "
@@ -230,21 +130,126 @@ BAD = {
 }
 
 
-def test_each_bad_answer_shows_one_message_and_writes_nothing(clone, machine):
-    step("make dev", ["make", "dev"], clone, machine, timeout=900)
-    start = time.monotonic()
-    for answer, message in BAD.items():
-        extra = ["mlops_level=2"] if answer.startswith("serving") else []
-        command = ["make", "demo", "DEMO=refused", f"ANSWERS={' '.join([*extra, answer])}"]
-        lines = refused(command, clone, machine)
-        question = answer.split("=")[0]
-        if question == "serving":
-            assert lines == [message]
-        else:
-            assert lines == [f"Validation error for question '{question}': {message}"]
-        assert not (clone / "refused").exists()
-    record(f"{len(BAD)} bad answers to make demo", start)
-    print("[newcomer] steps so far: " + ", ".join(f"{k} {v:.0f} s" for k, v in TIMES.items()))
+class TestNewcomerJourney:
+    """One worker walks the whole journey (about six minutes), so it starts with the
+    level-4 projects, not after them (see `weight` in conftest.py)."""
+
+    weight = 8
+
+    def test_the_demo_is_browsed_stopped_and_climbs(self, clone, machine):
+        """README: `make demo`, then `make -C demo ui`; then `make demo-climb`."""
+        shown = step("make demo", ["make", "demo"], clone, machine, timeout=900)
+        assert "browse it with: make -C demo ui" in shown
+        demo = clone / "demo"
+        assert answers(demo)["_src_path"] == str(clone), "a source copier update can read"
+        assert re.fullmatch(r"[0-9a-f]{7,40}", str(answers(demo)["_commit"]))
+        assert step("demo is committed", ["git", "status", "--porcelain"], demo, machine) == ""
+
+        # `make -C demo ui` with no uv anywhere: the demo installs its own, then serves; a
+        # SIGTERM to make alone stops everything it started.
+        port = free_port()
+        command = ["make", "-C", "demo", "ui", f"UI_PORT={port}"]
+        run_then_stop("make -C demo ui", command, clone, machine, port, terminate_make)
+        assert (demo / ".tools" / "bin" / "uv").is_file(), "the demo's own uv, in .tools/"
+
+        shown = step("make demo-climb", ["make", "demo-climb"], clone, machine, timeout=900)
+        assert "is now at MLOps level 2 (Automated)" in shown
+        assert "Registered version 1 of demo as champion" in shown
+        assert answers(demo)["mlops_level"] == 2
+        assert step("demo-climb commits", ["git", "status", "--porcelain"], demo, machine) == ""
+
+    def test_a_level_3_project_gets_going_previews_and_climbs_to_level_4(
+        self, clone, machine, tmp_path_factory
+    ):
+        """The generated README's commands, verbatim: "Get going" at level 3, then "Moving up
+        a level" to level 4 and straight to `make test`."""
+        step("make dev", ["make", "dev"], clone, machine, timeout=900)
+        # The user installed copier to render the project; the clone's dev environment has it.
+        tools = tmp_path_factory.mktemp("user-bin")
+        (tools / "copier").symlink_to(clone / ".venv" / "bin" / "copier")
+        env = {**machine, **IDENTITY, "PATH": f"{tools}{os.pathsep}{machine['PATH']}"}
+        project = tmp_path_factory.mktemp("projects") / "clinic"
+        shown = step(
+            "copier copy at level 3",
+            [
+                "copier",
+                "copy",
+                "--trust",
+                "--defaults",
+                "--data",
+                "mlops_level=3",
+                "--data",
+                "serving=online",
+                str(clone),
+                str(project),
+            ],
+            project.parent,
+            env,
+        )
+        assert "git add --all && git commit" in shown, "the commit lineage names, before repro"
+
+        # Before git init and the first commit, the preview shows level 4 from the work tree.
+        before = step(
+            "make preview-level before the first commit",
+            ["make", "preview-level", "LEVEL=4"],
+            project,
+            env,
+        )
+        assert "Level 4 adds (A) and changes (M) these files:" in before
+        assert re.search(r"^  A +\.github/workflows/retrain\.yml$", before, re.MULTILINE)
+        assert re.search(r"^  mlops_level: 4$", before, re.MULTILINE)
+        assert not (project / ".git").exists() and not (project / ".preview").exists()
+
+        readme = project / "README.md"
+        get_going = readme_block(readme, "Get going")
+        assert get_going[-1].startswith("make ui "), "make ui runs until stopped: the demo's test"
+        for line in get_going[:-1]:
+            step(f"L3 get going: {line.split('#')[0].strip()}", line, project, env, timeout=900)
+        commit = step("git rev-parse", ["git", "rev-parse", "HEAD"], project, env).strip()
+        cards = list((project / "reports" / "model_cards").glob("*-v1.md"))
+        assert len(cards) == 1 and commit in cards[0].read_text(encoding="utf-8")
+
+        # The champion served (README: `make serve`); Ctrl-C stops the service and make.
+        command = ["make", "serve"]
+        run_then_stop("make serve", command, project, env, free_port(), press_ctrl_c)
+
+        climb = readme_block(readme, "Moving up a level")
+        assert climb[0] == "make preview-level LEVEL=4" and climb[-1] == "make test"
+        for line in climb:
+            shown = step(f"L3 to L4: {line.split('#')[0].strip()}", line, project, env, timeout=900)
+            if line.startswith("make preview-level"):
+                assert "Level 4 adds (A) and changes (M) these files:" in shown
+            if line.startswith("copier update"):
+                assert "is now at MLOps level 4 (Self-optimising)" in shown
+        assert answers(project)["mlops_level"] == 4
+        assert " passed" in shown and "failed" not in shown
+
+        # At the top level a downgrade's last line names the level to keep, and nothing more.
+        step("commit the climb", "git add --all && git commit --quiet -m 'Level 4'", project, env)
+        lines = refused(
+            ["copier", "update", "--trust", "--defaults", "--data", "mlops_level=3"], project, env
+        )
+        assert lines[-1] == (
+            "ValueError: Validation error for question 'mlops_level': mlops_level cannot go "
+            "down from 4 to 3: the update would delete level 4's files, edited or not. "
+            "Keep mlops_level=4"
+        )
+
+    def test_each_bad_answer_shows_one_message_and_writes_nothing(self, clone, machine):
+        step("make dev", ["make", "dev"], clone, machine, timeout=900)
+        start = time.monotonic()
+        for answer, message in BAD.items():
+            extra = ["mlops_level=2"] if answer.startswith("serving") else []
+            command = ["make", "demo", "DEMO=refused", f"ANSWERS={' '.join([*extra, answer])}"]
+            lines = refused(command, clone, machine)
+            question = answer.split("=")[0]
+            if question == "serving":
+                assert lines == [message]
+            else:
+                assert lines == [f"Validation error for question '{question}': {message}"]
+            assert not (clone / "refused").exists()
+        record(f"{len(BAD)} bad answers to make demo", start)
+        print("[newcomer] steps so far: " + ", ".join(f"{k} {v:.0f} s" for k, v in TIMES.items()))
 
 
 def terminate_make(make: subprocess.Popen) -> None:
