@@ -302,7 +302,16 @@ def answers_http(url: str) -> bool:
 
 
 def leftovers(group: int) -> list[str]:
-    """The processes still in a process group (the session make ui was started in)."""
-    result = subprocess.run(["ps", "-e", "-o", "pgid=,pid=,args="], capture_output=True, text=True)
-    rows = [line.split(maxsplit=1) for line in result.stdout.splitlines()]
-    return [rest for pgid, rest in rows if pgid == str(group)]
+    """The live processes of a process group (make's, started in a session of its own),
+    read from /proc: `ps` is not on every machine. Zombies are dead already."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # it ended while we looked
+            continue
+        state, _parent, pgid = text.rsplit(")", 1)[1].split()[:3]
+        if int(pgid) == group and state != "Z":
+            found.append(f"{stat.parent.name} {command.strip()}")
+    return found
