@@ -14,7 +14,7 @@ WORKERS ?= 3
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -27,13 +27,39 @@ $(CURDIR)/.tools/bin/uv:
 .PHONY: dev
 dev: .venv/.synced ## install the template's dev environment into .venv
 
+# copier from the dev environment. When it refuses an answer, only the last line of its
+# traceback is shown (the question, the answer and the fix); other errors show in full.
+define copier
+err=$$(mktemp) && trap 'rm -f "$$err"' EXIT && \
+{ $(CURDIR)/.venv/bin/copier $(1) 2> "$$err" && cat "$$err" >&2 || \
+{ { grep -q '^Traceback' "$$err" && sed -n '$$s/^[A-Za-z.]*Error: //p' "$$err" || \
+	cat "$$err"; } >&2; exit 1; }; }
+endef
+# The demo's git identity: yours, else a stand-in for the demo's own commits.
+DEMO_GIT = git -C $(DEMO)$(if $(shell git config user.email),, -c user.name="mlops-ladder demo" \
+	-c user.email=demo@mlops-ladder.invalid)
+ANSWERS ?=
+
 .PHONY: demo
-demo: dev ## render a level-1 demo project into ./demo, set it up and train a tracked model
+demo: dev ## render a demo project (level 1; ANSWERS="mlops_level=3 ...") into ./demo, commit it, train
 	rm -rf $(DEMO)
-	$(UV) run copier copy --trust --defaults --vcs-ref HEAD . $(DEMO)
-	$(MAKE) -C $(DEMO) setup train UV=$(UV)
+	@$(call copier,copy --trust --defaults --vcs-ref HEAD $(ANSWERS:%=--data %) $(CURDIR) $(DEMO))
+	$(MAKE) -C $(DEMO) setup
+	git init --quiet $(DEMO) && $(DEMO_GIT) add --all
+	$(DEMO_GIT) commit --quiet --no-verify --message "Render the demo from mlops-ladder"
+	$(MAKE) -C $(DEMO) $$(grep -q '^pipeline:' $(DEMO)/Makefile && echo pipeline || echo train)
 	@echo
 	@echo "The run is in $(DEMO)/mlflow.db; browse it with: make -C $(DEMO) ui"
+	@echo "Move the demo up a level with: make demo-climb"
+
+.PHONY: demo-climb
+demo-climb: dev ## move the demo up a level with copier update, commit, run its pipeline
+	@test -f $(DEMO)/.copier-answers.yml || { echo "There is no demo in $(DEMO); run make demo first" >&2; exit 1; }
+	@level=$$(sed -n 's/^mlops_level: //p' $(DEMO)/.copier-answers.yml) && \
+	$(call copier,update --trust --defaults --vcs-ref HEAD --data mlops_level=$$((level + 1)) $(DEMO))
+	$(MAKE) -C $(DEMO) pipeline
+	$(DEMO_GIT) add --all
+	$(DEMO_GIT) commit --quiet --no-verify --message "Move up a level"
 
 .PHONY: test
 test: dev ## run the whole test suite (renders and runs every level)

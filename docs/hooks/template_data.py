@@ -36,7 +36,11 @@ def load_questions(path: Path = COPIER_YML) -> dict[str, dict[str, Any]]:
 
 
 def question_type(question: dict[str, Any]) -> str:
-    """The declared type, or the one copier infers from the default."""
+    """The declared type, or the one copier infers from the default. A yaml question whose
+    validator requires an integer is an int (copier.yml types it yaml only so that a word
+    such as "three" reaches the validator's message)."""
+    if question.get("type") == "yaml" and "is not integer" in question.get("validator", ""):
+        return "int"
     if question.get("type"):
         return str(question["type"])
     inferred = type(question.get("default")).__name__
