@@ -9,16 +9,10 @@ import yaml
 from harness.project import (
     check_jsonschema,
 )
-from tests.generated.base import actionlint
 
 
 class CDChecks:
     """The CD workflow: valid, least privilege, approval before the champion moves."""
-
-    def test_cd_workflow_is_valid_and_actionlint_clean(self, project):
-        workflow = project.path / ".github" / "workflows" / "cd.yml"
-        check_jsonschema(workflow, "vendor.github-workflows")
-        actionlint(project.path)
 
     def test_promotion_waits_for_the_production_environment(self, project):
         workflow = yaml.safe_load((project.path / ".github" / "workflows" / "cd.yml").read_text())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import yaml
 
 from harness.project import (
@@ -13,9 +15,12 @@ from tests.generated.base import actionlint
 class CIChecks:
     """The GitHub Actions workflow and the pre-commit hooks."""
 
-    def test_ci_workflow_is_valid_and_actionlint_clean(self, project):
-        workflow = project.path / ".github" / "workflows" / "ci.yml"
-        check_jsonschema(workflow, "vendor.github-workflows")
+    def test_every_workflow_is_valid_and_actionlint_clean(self, project):
+        """Every workflow of the project (CI, CD, training, template updates) against the
+        workflow schema, then actionlint over all of them once, `run:` scripts included."""
+        for workflow in sorted((project.path / ".github" / "workflows").glob("*.yml")):
+            check_jsonschema(workflow, "vendor.github-workflows")
+        assert shutil.which("shellcheck"), "actionlint checks run: scripts with shellcheck"
         actionlint(project.path)
 
     def test_pre_commit_hooks_pass_on_the_rendered_project(self, project):
@@ -28,8 +33,6 @@ class TemplateUpdatesChecks:
 
     def test_the_workflow_is_valid_least_privilege_and_weekly(self, project):
         path = project.path / ".github" / "workflows" / "template-update.yml"
-        check_jsonschema(path, "vendor.github-workflows")
-        actionlint(project.path)
         workflow = yaml.safe_load(path.read_text())
         assert workflow[True]["schedule"][0]["cron"] and "workflow_dispatch" in workflow[True]
         assert workflow["permissions"] == {}
