@@ -11,7 +11,7 @@ import pytest
 @pytest.fixture(scope="session")
 def copier_template_paths() -> list[str]:
     """Only what the template is made of, not this checkout's venvs and caches."""
-    return ["copier.yml", "template", "extensions"]
+    return ["copier.yml", "template", "extensions", "includes"]
 
 
 @pytest.fixture(scope="session")

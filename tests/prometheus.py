@@ -102,7 +102,7 @@ def prometheus(
     config["global"].update(scrape_interval=INTERVAL, evaluation_interval=INTERVAL)
     for job in config["scrape_configs"]:
         target = gateway if job.get("honor_labels") else service
-        job["static_configs"] = [{"targets": [target]}]
+        job["static_configs"] = [{**group, "targets": [target]} for group in job["static_configs"]]
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     for rules in config.get("rule_files", []):
         shutil.copy(project_config.parent / rules, folder / rules)

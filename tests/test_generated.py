@@ -22,6 +22,14 @@ import pytest
 import yaml
 
 from extensions.ladder import FEATURES, next_level
+from tests.cluster import (
+    AUDIT_EVENTS,
+    SEED_CHAMPION,
+    host_path,
+    mlflow_server,
+    pod_spec,
+    run_in_pod,
+)
 from tests.dockerfile import instructions, read_image
 from tests.matrix import Variant, expected_targets, variants
 from tests.monitoring import CONTRACT, PUSHED, contract_names, metric_names, pushed_names
@@ -906,6 +914,8 @@ class MonitoringChecks:
 KUBERNETES_VERSION = "1.32"
 OVERLAYS = ("staging", "prod")
 WORKLOADS = {"Deployment", "CronJob"}
+# The prometheus-operator's kinds, which Kubernetes' own schemas do not know.
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
 def kustomize(overlay: Path) -> str:
@@ -944,6 +954,26 @@ def by_kind(objects: list[dict]) -> dict[str, dict[str, dict]]:
     return found
 
 
+def put_batch(project: Project, spec, volumes: dict[str, Path], batch: str) -> None:
+    """Put a shipped batch where the drift job reads it: the CSV it is given, or the
+    request bodies of the samples folder."""
+    source = project.path / "data" / "examples" / batch
+    if "--current" in spec.command:
+        target = host_path(spec, volumes, spec.command[spec.command.index("--current") + 1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return
+    lines = source.read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, map(float, line.split(",")), strict=True)) for line in lines[1:]]
+    bodies = [
+        json.dumps({"instances": rows[start : start + 50]}) for start in range(0, len(rows), 50)
+    ]
+    folder = host_path(spec, volumes, spec.env["SAMPLE_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "samples-00001.jsonl").write_text("\n".join(bodies) + "\n")
+
+
 def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in selector.items())
 
@@ -964,8 +994,8 @@ class KubernetesChecks:
         return {env: objects_of(manifests) for env, manifests in built.items()}
 
     def test_overlays_pass_kubernetes_validate_strict(self, built, overlays):
-        """Every object validates strictly (no unknown field); only the ServiceMonitor's kind
-        is unknown to Kubernetes' own schemas, and nothing else is skipped."""
+        """Every object validates strictly (no unknown field); only the prometheus-operator's
+        kinds are unknown to Kubernetes' own schemas, and nothing else is skipped."""
         for env in OVERLAYS:
             result = subprocess.run(
                 [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, "-"],
@@ -978,10 +1008,11 @@ class KubernetesChecks:
             unexpected = [
                 line
                 for line in output.splitlines()
-                if not line.startswith("INFO") and "kind ServiceMonitor" not in line
+                if not line.startswith("INFO")
+                and not any(f"kind {kind}" in line for kind in OPERATOR_KINDS)
             ]
             assert not unexpected, output
-            checked = [item for item in overlays[env] if item["kind"] != "ServiceMonitor"]
+            checked = [item for item in overlays[env] if item["kind"] not in OPERATOR_KINDS]
             assert output.count(" - passed for resource ") == len(checked), output
 
     def test_every_pod_runs_locked_down(self, overlays):
@@ -1099,6 +1130,66 @@ class KubernetesChecks:
                 )
                 assert {e["port"] for e in monitor["spec"]["endpoints"]} <= {"http"}
                 assert annotations["prometheus.io/scrape"] == "false", "scraped twice otherwise"
+
+    def test_the_drift_job_runs_as_its_manifest_runs_it(
+        self, project, champion, overlays, tmp_path
+    ):
+        """Each environment's drift CronJob, its command, env and mounts read from the built
+        overlay, run on a read-only root against a real tracking server and Pushgateway:
+        exit 0 on clean and drifted inputs alike, reports on its volume, the audit event on
+        the tracking server, and the verdict in a real Prometheus under its environment."""
+        if missing := prometheus_tools_missing():
+            pytest.fail(f"{', '.join(missing)} is not installed: apt-get install (.ci/run does)")
+        name = project.package.replace("_", "-")
+        batches = {"staging": "batch_clean.csv", "prod": "batch_shifted.csv"}
+        trail = project.path / "audit" / "trail.jsonl"
+        before = trail.read_bytes() if trail.exists() else b""
+        config = project.path / PROMETHEUS / "prometheus.yml"
+        with (
+            mlflow_server(project, tmp_path / "mlflow") as tracking,
+            pushgateway(tmp_path) as gateway,
+        ):
+            project.python(SEED_CHAMPION.format(package=project.package), tracking)
+            services = {"MLFLOW_TRACKING_URI": tracking, "PUSHGATEWAY_URL": f"http://{gateway}"}
+            namespaces = {}
+            for env, batch in batches.items():
+                objects = overlays[env]
+                cron = by_kind(objects)["CronJob"][f"{name}-drift"]
+                spec, read = pod_spec(objects, pod_template(cron), "drift", services)
+                assert set(services) <= set(read), "the servers come from the ConfigMap"
+                namespaces[env] = spec.env["NAMESPACE"]
+                volumes = {m.volume: tmp_path / env / m.volume for m in spec.mounts}
+                for folder in volumes.values():
+                    folder.mkdir(parents=True)
+                put_batch(project, spec, volumes, batch)
+                done = run_in_pod(project, spec, volumes, tmp_path / env / "root")
+                output = done.stdout + done.stderr
+                assert done.returncode == 0, output
+                assert ("Drift:" if env == "prod" else "No drift:") in done.stdout, output
+                reports = host_path(spec, volumes, "/app/reports")
+                assert {"drift.html", "drift.json", "drift.prom"} <= {
+                    path.name for path in reports.iterdir()
+                }, output
+            assert (trail.read_bytes() if trail.exists() else b"") == before
+            events = project.python(AUDIT_EVENTS.format(package=project.package), tracking)
+            assert sorted(event["drifted"] for event in events) == [False, True], events
+            assert {event["event"] for event in events} == {"drift"}
+            with prometheus(config, "127.0.0.1:9", gateway, tmp_path) as server:
+                detected = f"{project.package}_drift_detected"
+                seen = wait_for(
+                    "both environments' verdicts",
+                    lambda: len(found := server.query(detected)) == 2 and found,
+                )
+                verdicts = {
+                    item["metric"]["environment"]: (item["metric"]["namespace"], item["value"][1])
+                    for item in seen
+                }
+                assert verdicts == {
+                    "staging": (namespaces["staging"], "0"),
+                    "prod": (namespaces["prod"], "1"),
+                }, seen
+                print(f"Prometheus saw {detected}: {sorted(verdicts.items())}")
+                print("rules:", sorted(rule["name"] for rule in server.rules()))
 
     def test_the_release_deploys_the_prod_overlay_after_the_promotion(self, project, tmp_path):
         """The deploy job: after `promote`, the same environment, read-only; its image edit
