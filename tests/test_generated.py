@@ -1191,6 +1191,74 @@ class KubernetesChecks:
                 print(f"Prometheus saw {detected}: {sorted(verdicts.items())}")
                 print("rules:", sorted(rule["name"] for rule in server.rules()))
 
+    def test_the_ops_job_of_ci_runs_green_and_fails_on_what_it_checks(
+        self, project, champion, tmp_path
+    ):
+        """The CI workflow's `ops` job, its run steps as GitHub runs them (`bash -e`, a
+        fresh clone, the runner's env files): green on the rendered project; then its
+        `make check-ops` step again in that clone, red on a rule promtool cannot parse,
+        an overlay with a field Kubernetes does not know, and an edited audit line."""
+        workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
+        job = workflow["jobs"]["ops"]
+        steps = [step for step in job["steps"] if "run" in step]
+        assert steps[-1]["run"] == "make check-ops"
+        clone = tmp_path / "clone"
+        project.run("git", "clone", "--quiet", str(project.path), str(clone))
+        runner = tmp_path / "runner"
+        runner.mkdir()
+
+        def run_step(step: dict) -> subprocess.CompletedProcess:
+            script = runner / "step.sh"
+            script.write_text(step["run"] + "\n")
+            files = {name: runner / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV")}
+            env = {
+                **project.env(),
+                **workflow.get("env", {}),
+                **job.get("env", {}),
+                **step.get("env", {}),
+                **{name: str(path) for name, path in files.items()},
+                "RUNNER_TEMP": str(runner),
+                "CI": "true",
+                "GITHUB_ACTIONS": "true",
+            }
+            return subprocess.run(
+                ["bash", "-e", str(script)], cwd=clone, env=env, capture_output=True, text=True
+            )
+
+        for step in steps:
+            done = run_step(step)
+            assert done.returncode == 0, f"{step['run']}\n{done.stdout}{done.stderr}"
+        name = project.package.replace("_", "-")
+        alerts = clone / PROMETHEUS / "alerts.yml"
+        staging = clone / "deploy/k8s/overlays/staging/kustomization.yaml"
+        trail = clone / "audit" / "trail.jsonl"
+        kustomization = yaml.safe_load(staging.read_text())
+        kustomization.setdefault("patches", []).append(
+            {
+                "target": {"kind": "CronJob", "name": f"{name}-drift"},
+                "patch": '[{"op": "add", "path": "/spec/jobTemplate/spec/retries", "value": 3}]',
+            }
+        )
+        lines = (project.path / "audit" / "trail.jsonl").read_text().splitlines()
+        edited = json.dumps({**json.loads(lines[0]), "who": "someone-else"}, sort_keys=True)
+        breakages = {
+            "alerts.yml": (
+                alerts,
+                alerts.read_text().replace("_drift_detected == 1", "_drift_detected == ", 1),
+            ),
+            "retries": (staging, yaml.safe_dump(kustomization, sort_keys=False)),
+            "line 1 was changed": (trail, "\n".join([edited, *lines[1:]]) + "\n"),
+        }
+        for expected, (path, text) in breakages.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            done = run_step(steps[-1])
+            output = done.stdout + done.stderr
+            assert done.returncode != 0 and expected in output, output
+            project.run("git", "-C", str(clone), "checkout", "--quiet", "--", ".")
+            if path == trail:
+                trail.unlink()
+
     def test_the_release_deploys_the_prod_overlay_after_the_promotion(self, project, tmp_path):
         """The deploy job: after `promote`, the same environment, read-only; its image edit
         names the overlay's image, so every workload runs the release's image."""
