@@ -265,6 +265,8 @@ FEATURE_FILES: dict[str, set[str]] = {
         "deploy/k8s/base/drift-cronjob.yaml",
         "deploy/k8s/overlays/staging/kustomization.yaml",
         "deploy/k8s/overlays/prod/kustomization.yaml",
+        "deploy/k8s/components/alert-rules/kustomization.yaml",
+        "deploy/k8s/components/alert-rules/prometheusrule.yaml",
     },
     "kubeflow": {"pipelines/kubeflow.py"},
 }
@@ -309,6 +311,7 @@ FEATURE_TARGETS: dict[str, set[str]] = {
     "audit": {"audit"},
     "drift": {"drift"},
     "continuous_training": {"retrain"},
+    "kubernetes": {"check-rules", "check-k8s", "check-docker", "check-workflows", "check-ops"},
     "kubeflow": {"kfp-compile", "kfp-run"},
 }
 
