@@ -250,7 +250,11 @@ FEATURE_FILES: dict[str, set[str]] = {
     },
     "continuous_training": {".github/workflows/retrain.yml", ".github/workflows/drift.yml"},
     "template_updates": {".github/workflows/template-update.yml"},
-    "service_metrics": {"src/{pkg}/serving/metrics.py", "tests/test_metrics.py"},
+    "service_metrics": {
+        "src/{pkg}/serving/metrics.py",
+        "tests/test_metrics.py",
+        "docs/runbooks/service.md",
+    },
     "challenger_traffic": {"src/{pkg}/serving/challenger.py", "tests/test_challenger.py"},
     "input_sampling": {"src/{pkg}/serving/sampling.py", "tests/test_sampling.py"},
     "monitoring": {
@@ -258,6 +262,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         "monitoring/prometheus/alerts.yml",
         "monitoring/prometheus/alerts_test.yml",
         "monitoring/grafana/dashboard.json",
+        "docs/runbooks/drift.md",
     },
     "kubernetes": {
         "deploy/k8s/base/kustomization.yaml",
@@ -286,6 +291,7 @@ SERVING_FILES: dict[str, dict[bool, set[str]]] = {
         False: {
             "deploy/k8s/base/predict-cronjob.yaml",
             "deploy/k8s/base/data-pvc.yaml",
+            "docs/runbooks/scoring.md",
         },
     },
 }

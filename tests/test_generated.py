@@ -791,7 +791,14 @@ class ChallengerTrafficChecks:
 
 PROMETHEUS = Path("monitoring") / "prometheus"
 # Each alert of alerts.yml, after the project's CamelCase name; the service's only online.
-SERVICE_ALERTS = {"HighErrorRate", "HighLatency", "NoTraffic", "NotReady"}
+SERVICE_ALERTS = {
+    "HighErrorRate",
+    "HighLatency",
+    "NoTraffic",
+    "NotReady",
+    "ErrorBudgetFastBurn",
+    "ErrorBudgetSlowBurn",
+}
 DRIFT_ALERTS = {"DataDrift", "DriftCheckStale"}
 
 
@@ -829,7 +836,9 @@ class MonitoringChecks:
         folder = project.path / PROMETHEUS
         promtool("test", "rules", "alerts_test.yml", cwd=folder)
         rules = yaml.safe_load((folder / "alerts.yml").read_text())
-        alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+        alerts = {
+            rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule
+        }
         expected = DRIFT_ALERTS | (SERVICE_ALERTS if self.variant.has.service_metrics else set())
         prefix = alert_prefix(project.answers["project_name"])
         assert alerts == {prefix + alert for alert in expected}
@@ -842,6 +851,27 @@ class MonitoringChecks:
             silent |= {name for name, fires in cases.items() if not any(fires)}
         assert fired == alerts, "a test where each alert fires"
         assert silent == alerts, "a test where each alert stays silent throughout"
+
+    def test_every_alert_links_its_runbook_and_groups_by_environment(self, project):
+        """runbook_url is a page of docs/runbooks/ with a section for the alert; every rule
+        that aggregates keeps the environment label (the others keep every label)."""
+        rules = yaml.safe_load((project.path / PROMETHEUS / "alerts.yml").read_text())
+        prefix = alert_prefix(project.answers["project_name"])
+        for rule in (rule for group in rules["groups"] for rule in group["rules"]):
+            for grouping in re.findall(
+                r"\b(?:sum|max|min|avg|count)\b\s*(by \([^)]*\))?\s*\(", rule["expr"]
+            ):
+                assert re.fullmatch(r"by \(environment\b.*", grouping), (rule["expr"], grouping)
+            if "alert" not in rule:
+                continue
+            page, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+            assert page.startswith("docs/runbooks/") and anchor, rule["alert"]
+            headings = re.findall(r"^## (\w+)$", (project.path / page).read_text(), re.M)
+            short = rule["alert"].removeprefix(prefix)
+            assert short.lower() == anchor and short in headings, (rule["alert"], headings)
+            text = (project.path / page).read_text().split(f"## {short}\n")[1].split("\n## ")[0]
+            for part in ("What it means", "How to look", "How to roll back"):
+                assert f"**{part}.**" in text, (short, part)
 
     def test_the_drift_alert_fires_on_the_drift_checks_verdict(self, project):
         """The check reports drift from a share at its threshold; so does the alert."""
@@ -1130,6 +1160,16 @@ class KubernetesChecks:
                 )
                 assert {e["port"] for e in monitor["spec"]["endpoints"]} <= {"http"}
                 assert annotations["prometheus.io/scrape"] == "false", "scraped twice otherwise"
+
+    def test_the_prometheus_rule_carries_the_alert_rules(self, project, overlays):
+        """The prod overlay's PrometheusRule has exactly alerts.yml's groups; staging, scraped
+        by annotation, loads alerts.yml itself."""
+        rules = yaml.safe_load((project.path / PROMETHEUS / "alerts.yml").read_text())
+        (rule,) = by_kind(overlays["prod"])["PrometheusRule"].values()
+        assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+        assert rule["spec"] == rules
+        assert rule["metadata"]["labels"]["environment"] == "prod"
+        assert "PrometheusRule" not in by_kind(overlays["staging"])
 
     def test_the_drift_job_runs_as_its_manifest_runs_it(
         self, project, champion, overlays, tmp_path
