@@ -800,6 +800,8 @@ SERVICE_ALERTS = {
     "ErrorBudgetSlowBurn",
 }
 DRIFT_ALERTS = {"DataDrift", "DriftCheckStale"}
+# Batch-only on Kubernetes: the scoring CronJob, through kube-state-metrics.
+SCORING_ALERTS = {"ScoringStale", "ScoringSlow"}
 
 
 def alert_prefix(project_name: str) -> str:
@@ -839,7 +841,9 @@ class MonitoringChecks:
         alerts = {
             rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule
         }
-        expected = DRIFT_ALERTS | (SERVICE_ALERTS if self.variant.has.service_metrics else set())
+        has = self.variant.has
+        expected = DRIFT_ALERTS | (SERVICE_ALERTS if has.service_metrics else set())
+        expected |= SCORING_ALERTS if has.kubernetes and not has.online else set()
         prefix = alert_prefix(project.answers["project_name"])
         assert alerts == {prefix + alert for alert in expected}
         fired, silent = set(), set()
