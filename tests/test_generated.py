@@ -1165,6 +1165,18 @@ class KubernetesChecks:
                 assert {e["port"] for e in monitor["spec"]["endpoints"]} <= {"http"}
                 assert annotations["prometheus.io/scrape"] == "false", "scraped twice otherwise"
 
+    def test_codeowners_cover_the_operations_code(self, project):
+        """The cluster's manifests, the monitoring and runbooks, the pipelines and the audit
+        trail each have owners of their own, not only the catch-all."""
+        owned = {
+            line.split()[0].strip("/")
+            for line in (project.path / ".github" / "CODEOWNERS").read_text().splitlines()
+            if line.startswith("/")
+        }
+        expected = {"deploy", "monitoring", "docs/runbooks", "audit"}
+        expected |= {"pipelines"} if self.variant.has.kubeflow else set()
+        assert expected <= owned, expected - owned
+
     def test_the_prometheus_rule_carries_the_alert_rules(self, project, overlays):
         """The prod overlay's PrometheusRule has exactly alerts.yml's groups; staging, scraped
         by annotation, loads alerts.yml itself."""
