@@ -268,6 +268,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         "deploy/k8s/base/kustomization.yaml",
         "deploy/k8s/base/namespace.yaml",
         "deploy/k8s/base/drift-cronjob.yaml",
+        "deploy/k8s/base/networkpolicy.yaml",
         "deploy/k8s/overlays/staging/kustomization.yaml",
         "deploy/k8s/overlays/prod/kustomization.yaml",
         "deploy/k8s/components/alert-rules/kustomization.yaml",
