@@ -1,7 +1,7 @@
 """A generated project's pods and jobs run as their manifests run them, without a cluster.
 
 `pod_spec` reads a container of a built overlay: its command, its environment (values,
-ConfigMap keys, the downward API's namespace) and its volume mounts. `run_in_pod` then
+ConfigMap keys, the downward API's namespace) and its volume mounts. `start_in_pod` then
 runs that command the way the kubelet would, in a mount namespace of its own
 (`unshare -m`, as root): a root filesystem that is read-only (the host's system folders
 bound read-only, the project bound read-only at the image's WORKDIR), writable only at
@@ -11,6 +11,11 @@ volumes fails there as it would in the pod.
 
 `mlflow_server` starts a real MLflow tracking server (the project's own `mlflow server`,
 artifacts served through it) on a free loopback port, for the jobs to talk to.
+
+`WorkflowJob` runs a GitHub workflow job's `run` steps as the runner does: in a fresh
+clone, each step a script run by `bash -e` (the default shell), with the workflow's,
+job's and step's `env` and the runner's env files (GITHUB_OUTPUT, GITHUB_ENV,
+RUNNER_TEMP). `uses:` steps are the runner's set-up; the project's env stands in.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+import yaml
 
 from tests.dockerfile import instructions, read_image
 from tests.project import Project, free_port
@@ -110,10 +117,11 @@ def host_path(spec: PodSpec, volumes: dict[str, Path], path: str) -> Path:
     return volumes[mount.volume] / pure.relative_to(mount.path)
 
 
-def run_in_pod(
+@contextmanager
+def start_in_pod(
     project: Project, spec: PodSpec, volumes: dict[str, Path], root: Path
-) -> subprocess.CompletedProcess:
-    """Run the pod's command as its manifest runs it; `volumes` are the host's folders."""
+) -> Iterator[subprocess.Popen]:
+    """Start the pod's command as its manifest runs it; yields the running process."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         raise AssertionError("running a pod's command needs root and unshare (util-linux)")
     assert spec.read_only_root, "the manifest lets the container write to its image"
@@ -147,13 +155,14 @@ def run_in_pod(
     assignments = " ".join(q(f"{key}={value}") for key, value in env.items())
     command = " ".join(map(q, spec.command))
     lines.append(f"exec chroot {q(root)} /usr/bin/env -i -C {q(image)} {assignments} {command}")
-    return subprocess.run(
+    with subprocess.Popen(
         ["unshare", "-m", "bash", "-c", "\n".join(lines)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
         env={"PATH": os.environ["PATH"]},
-    )
+    ) as pod:
+        yield pod
 
 
 def bind(source: str, target: str, read_only: bool, mkdir: bool) -> list[str]:
@@ -184,7 +193,9 @@ def mlflow_server(project: Project, folder: Path) -> Iterator[str]:
         "--workers=1",
     ]
     url = f"http://127.0.0.1:{port}"
-    with running(command, folder / "mlflow.log"):
+    # No job runner: the jobs the server can run (trace rollups) are not needed here.
+    env = {**project.env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with running(command, folder / "mlflow.log", env):
         wait_for("the MLflow server", lambda: urllib.request.urlopen(f"{url}/health"), 180)
         yield url
 
@@ -222,3 +233,50 @@ runs = mlflow.search_runs(
 )
 print(json.dumps([json.loads(run.data.tags[AUDIT_EVENT_TAG]) for run in runs]))
 """
+
+
+@dataclass
+class WorkflowJob:
+    """A job of a project's workflow, its `run` steps run as GitHub runs them."""
+
+    project: Project
+    workflow: dict
+    name: str
+    clone: Path
+    runner: Path
+
+    @classmethod
+    def cloned(cls, project: Project, workflow: str, name: str, folder: Path) -> WorkflowJob:
+        """The job, with a fresh clone of the project's last commit to run in."""
+        clone, runner = folder / "clone", folder / "runner"
+        project.run("git", "clone", "--quiet", str(project.path), str(clone))
+        runner.mkdir()
+        loaded = yaml.safe_load((project.path / workflow).read_text(encoding="utf-8"))
+        return cls(project, loaded, name, clone, runner)
+
+    @property
+    def steps(self) -> list[dict]:
+        return [step for step in self.workflow["jobs"][self.name]["steps"] if "run" in step]
+
+    def run(self, step: dict) -> subprocess.CompletedProcess:
+        script = self.runner / "step.sh"
+        script.write_text(step["run"] + "\n", encoding="utf-8")
+        files = {name: self.runner / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV")}
+        env = {
+            **self.project.env(),
+            **self.workflow.get("env", {}),
+            **self.workflow["jobs"][self.name].get("env", {}),
+            **step.get("env", {}),
+            **{name: str(path) for name, path in files.items()},
+            "RUNNER_TEMP": str(self.runner),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+        }
+        return subprocess.run(
+            ["bash", "-e", str(script)],
+            cwd=self.clone,
+            env={key: str(value) for key, value in env.items()},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )

@@ -52,10 +52,12 @@ def wait_for(what: str, ready: Callable[[], Any], timeout: float = 60) -> Any:
 
 
 @contextmanager
-def running(command: list[str], log: Path) -> Iterator[subprocess.Popen]:
+def running(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     with log.open("w") as output:
         process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
     try:
         yield process

@@ -10,6 +10,7 @@ MLflow store of its own, so any one check runs alone and in any order.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -25,10 +26,11 @@ from extensions.ladder import FEATURES, next_level
 from tests.cluster import (
     AUDIT_EVENTS,
     SEED_CHAMPION,
+    WorkflowJob,
     host_path,
     mlflow_server,
     pod_spec,
-    run_in_pod,
+    start_in_pod,
 )
 from tests.dockerfile import instructions, read_image
 from tests.matrix import Variant, expected_targets, variants
@@ -1207,25 +1209,27 @@ class KubernetesChecks:
         ):
             project.python(SEED_CHAMPION.format(package=project.package), tracking)
             services = {"MLFLOW_TRACKING_URI": tracking, "PUSHGATEWAY_URL": f"http://{gateway}"}
-            namespaces = {}
-            for env, batch in batches.items():
-                objects = overlays[env]
-                cron = by_kind(objects)["CronJob"][f"{name}-drift"]
-                spec, read = pod_spec(objects, pod_template(cron), "drift", services)
-                assert set(services) <= set(read), "the servers come from the ConfigMap"
-                namespaces[env] = spec.env["NAMESPACE"]
-                volumes = {m.volume: tmp_path / env / m.volume for m in spec.mounts}
-                for folder in volumes.values():
-                    folder.mkdir(parents=True)
-                put_batch(project, spec, volumes, batch)
-                done = run_in_pod(project, spec, volumes, tmp_path / env / "root")
-                output = done.stdout + done.stderr
-                assert done.returncode == 0, output
-                assert ("Drift:" if env == "prod" else "No drift:") in done.stdout, output
-                reports = host_path(spec, volumes, "/app/reports")
-                assert {"drift.html", "drift.json", "drift.prom"} <= {
-                    path.name for path in reports.iterdir()
-                }, output
+            namespaces, pods = {}, {}
+            with contextlib.ExitStack() as stack:
+                for env, batch in batches.items():  # both environments at once
+                    objects = overlays[env]
+                    cron = by_kind(objects)["CronJob"][f"{name}-drift"]
+                    spec, read = pod_spec(objects, pod_template(cron), "drift", services)
+                    assert set(services) <= set(read), "the servers come from the ConfigMap"
+                    namespaces[env] = spec.env["NAMESPACE"]
+                    volumes = {m.volume: tmp_path / env / m.volume for m in spec.mounts}
+                    for folder in volumes.values():
+                        folder.mkdir(parents=True)
+                    put_batch(project, spec, volumes, batch)
+                    pod = start_in_pod(project, spec, volumes, tmp_path / env / "root")
+                    pods[env] = (spec, volumes, stack.enter_context(pod))
+                for env, (spec, volumes, pod) in pods.items():
+                    stdout, stderr = pod.communicate(timeout=600)
+                    assert pod.returncode == 0, stdout + stderr
+                    assert ("Drift:" if env == "prod" else "No drift:") in stdout, stdout + stderr
+                    reports = host_path(spec, volumes, "/app/reports")
+                    written = {path.name for path in reports.iterdir()}
+                    assert {"drift.html", "drift.json", "drift.prom"} <= written, stderr
             assert (trail.read_bytes() if trail.exists() else b"") == before
             events = project.python(AUDIT_EVENTS.format(package=project.package), tracking)
             assert sorted(event["drifted"] for event in events) == [False, True], events
@@ -1247,44 +1251,27 @@ class KubernetesChecks:
                 print(f"Prometheus saw {detected}: {sorted(verdicts.items())}")
                 print("rules:", sorted(rule["name"] for rule in server.rules()))
 
-    def test_the_ops_job_of_ci_runs_green_and_fails_on_what_it_checks(
-        self, project, champion, tmp_path
-    ):
-        """The CI workflow's `ops` job, its run steps as GitHub runs them (`bash -e`, a
-        fresh clone, the runner's env files): green on the rendered project; then its
-        `make check-ops` step again in that clone, red on a rule promtool cannot parse,
-        an overlay with a field Kubernetes does not know, and an edited audit line."""
-        workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
-        job = workflow["jobs"]["ops"]
-        steps = [step for step in job["steps"] if "run" in step]
-        assert steps[-1]["run"] == "make check-ops"
-        clone = tmp_path / "clone"
-        project.run("git", "clone", "--quiet", str(project.path), str(clone))
-        runner = tmp_path / "runner"
-        runner.mkdir()
+    @pytest.fixture(scope="class")
+    @classmethod
+    def ops_job(cls, project, tmp_path_factory) -> tuple[WorkflowJob, list]:
+        """The CI workflow's `ops` job, its steps run in a fresh clone; and their results."""
+        folder = tmp_path_factory.mktemp("ops-job")
+        job = WorkflowJob.cloned(project, ".github/workflows/ci.yml", "ops", folder)
+        return job, [job.run(step) for step in job.steps]
 
-        def run_step(step: dict) -> subprocess.CompletedProcess:
-            script = runner / "step.sh"
-            script.write_text(step["run"] + "\n")
-            files = {name: runner / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV")}
-            env = {
-                **project.env(),
-                **workflow.get("env", {}),
-                **job.get("env", {}),
-                **step.get("env", {}),
-                **{name: str(path) for name, path in files.items()},
-                "RUNNER_TEMP": str(runner),
-                "CI": "true",
-                "GITHUB_ACTIONS": "true",
-            }
-            return subprocess.run(
-                ["bash", "-e", str(script)], cwd=clone, env=env, capture_output=True, text=True
-            )
-
-        for step in steps:
-            done = run_step(step)
+    def test_the_ci_ops_job_passes_on_the_rendered_project(self, ops_job):
+        """Every step of the job, `make check-ops` last, as GitHub runs them: green."""
+        job, results = ops_job
+        assert job.steps[-1]["run"] == "make check-ops"
+        for step, done in zip(job.steps, results, strict=True):
             assert done.returncode == 0, f"{step['run']}\n{done.stdout}{done.stderr}"
-        name = project.package.replace("_", "-")
+
+    @once_per_level
+    def test_the_ci_ops_job_fails_on_what_it_checks(self, project, champion, ops_job):
+        """`make check-ops`, the job's last step, red on a rule promtool cannot parse, an
+        overlay with a field Kubernetes does not know, and an edited audit line."""
+        job, _ = ops_job
+        clone, name = job.clone, project.package.replace("_", "-")
         alerts = clone / PROMETHEUS / "alerts.yml"
         staging = clone / "deploy/k8s/overlays/staging/kustomization.yaml"
         trail = clone / "audit" / "trail.jsonl"
@@ -1305,15 +1292,17 @@ class KubernetesChecks:
             "retries": (staging, yaml.safe_dump(kustomization, sort_keys=False)),
             "line 1 was changed": (trail, "\n".join([edited, *lines[1:]]) + "\n"),
         }
-        for expected, (path, text) in breakages.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            done = run_step(steps[-1])
-            output = done.stdout + done.stderr
-            assert done.returncode != 0 and expected in output, output
+        try:
+            for expected, (path, text) in breakages.items():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                done = job.run(job.steps[-1])
+                output = done.stdout + done.stderr
+                assert done.returncode != 0 and expected in output, output
+                project.run("git", "-C", str(clone), "checkout", "--quiet", "--", ".")
+        finally:
             project.run("git", "-C", str(clone), "checkout", "--quiet", "--", ".")
-            if path == trail:
-                trail.unlink()
+            trail.unlink(missing_ok=True)
 
     def test_the_release_deploys_the_prod_overlay_after_the_promotion(self, project, tmp_path):
         """The deploy job: after `promote`, the same environment, read-only; its image edit
