@@ -1139,7 +1139,12 @@ class KubernetesChecks:
             (container,) = server["spec"]["containers"]
             ports = {port["name"]: port["containerPort"] for port in container["ports"]}
             assert ports == {"http": 8000}
-            for probe, path in (("readinessProbe", "/ready"), ("livenessProbe", "/health")):
+            probes = {
+                "startupProbe": "/ready",
+                "readinessProbe": "/ready",
+                "livenessProbe": "/health",
+            }
+            for probe, path in probes.items():
                 assert container[probe]["httpGet"] == {"path": path, "port": "http"}, probe
             labels = server["metadata"]["labels"]
             service = kinds["Service"][name]
