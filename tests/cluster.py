@@ -162,7 +162,12 @@ def start_in_pod(
         text=True,
         env={"PATH": os.environ["PATH"]},
     ) as pod:
-        yield pod
+        try:
+            yield pod
+        finally:  # a service runs until stopped; unshare, bash and chroot exec into it
+            if pod.poll() is None:
+                pod.terminate()
+                pod.communicate(timeout=30)
 
 
 def bind(source: str, target: str, read_only: bool, mkdir: bool) -> list[str]:

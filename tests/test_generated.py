@@ -11,6 +11,7 @@ MLflow store of its own, so any one check runs alone and in any order.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import re
@@ -990,6 +991,13 @@ def by_kind(objects: list[dict]) -> dict[str, dict[str, dict]]:
     return found
 
 
+def up(process: subprocess.Popen, url: str) -> bool:
+    """Whether `url` answers 200; fails at once when the process has stopped."""
+    if process.poll() is not None:
+        raise AssertionError(f"it stopped: {process.communicate()[1][-3000:]}")
+    return get_json(url)[0] == 200
+
+
 def put_batch(project: Project, spec, volumes: dict[str, Path], batch: str) -> None:
     """Put a shipped batch where the drift job reads it: the CSV it is given, or the
     request bodies of the samples folder."""
@@ -1255,6 +1263,38 @@ class KubernetesChecks:
                 }, seen
                 print(f"Prometheus saw {detected}: {sorted(verdicts.items())}")
                 print("rules:", sorted(rule["name"] for rule in server.rules()))
+
+    def test_the_service_pod_starts_without_samples_and_waits_for_its_model(
+        self, project, champion, overlays, tmp_path
+    ):
+        """The Deployment's container as its manifest runs it, without the samples volume
+        (sampling cannot write, it must not matter), its tracking store absent at first:
+        alive and not ready, then, once the store is there, the model loads by itself."""
+        if not self.variant.has.online:
+            pytest.skip("a batch-only project has no service")
+        name = project.package.replace("_", "-")
+        objects = overlays["staging"]
+        deployment = by_kind(objects)["Deployment"][name]
+        services = {"MLFLOW_TRACKING_URI": "sqlite:////tmp/store/mlflow.db"}  # in the pod
+        spec, _ = pod_spec(objects, pod_template(deployment), name, services)
+        port = free_port()  # the manifest's 8000 may be taken on a shared machine
+        mounts = [mount for mount in spec.mounts if mount.volume != "samples"]
+        spec = dataclasses.replace(spec, env={**spec.env, "PORT": str(port)}, mounts=mounts)
+        volumes = {mount.volume: tmp_path / mount.volume for mount in spec.mounts}
+        for folder in volumes.values():
+            folder.mkdir()
+        url = f"http://127.0.0.1:{port}"
+        with start_in_pod(project, spec, volumes, tmp_path / "root") as pod:
+            wait_for("/health", lambda: up(pod, f"{url}/health"), 180)
+            status, body = get_json(f"{url}/ready")
+            assert status == 503 and body["detail"], body
+            store = host_path(spec, volumes, "/tmp/store")
+            store.mkdir()
+            shutil.copyfile(project.path / "mlflow.db", store / "mlflow.db")
+            wait_for("/ready", lambda: get_json(f"{url}/ready")[0] == 200, 120)
+            example = (project.path / "examples" / "request.json").read_bytes()
+            assert post_json(f"{url}/predict", example)[0] == 200
+            assert pod.poll() is None
 
     @pytest.fixture(scope="class")
     @classmethod
