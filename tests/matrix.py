@@ -318,7 +318,13 @@ FEATURE_TARGETS: dict[str, set[str]] = {
     "audit": {"audit"},
     "drift": {"drift"},
     "continuous_training": {"retrain"},
-    "kubernetes": {"check-rules", "check-kubernetes", "check-docker", "check-workflows", "check-ops"},
+    "kubernetes": {
+        "check-rules",
+        "check-kubernetes",
+        "check-docker",
+        "check-workflows",
+        "check-ops",
+    },
     "kubeflow": {"kfp-compile", "kfp-run"},
 }
 
