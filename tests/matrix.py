@@ -286,6 +286,7 @@ SERVING_FILES: dict[str, dict[bool, set[str]]] = {
             "deploy/k8s/base/hpa.yaml",
             "deploy/k8s/base/pdb.yaml",
             "deploy/k8s/base/samples-pvc.yaml",
+            "deploy/k8s/base/service-networkpolicy.yaml",
             "deploy/k8s/components/service-monitor/kustomization.yaml",
             "deploy/k8s/components/service-monitor/servicemonitor.yaml",
         },

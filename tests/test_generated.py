@@ -887,7 +887,7 @@ class MonitoringChecks:
             rule["expr"]
             for group in rules["groups"]
             for rule in group["rules"]
-            if rule["alert"].endswith("DataDrift")
+            if rule.get("alert", "").endswith("DataDrift")
         ]
         package = project.package
         assert expr.strip() == f"{package}_drift_share and {package}_drift_detected == 1"
@@ -1179,6 +1179,56 @@ class KubernetesChecks:
                 )
                 assert {e["port"] for e in monitor["spec"]["endpoints"]} <= {"http"}
                 assert annotations["prometheus.io/scrape"] == "false", "scraped twice otherwise"
+
+    def test_network_policies_keep_each_pod_to_what_it_needs(self, project, overlays):
+        """The jobs: no ingress, egress to DNS and the namespaces of the ConfigMap's MLflow
+        and Pushgateway, and HTTPS. The service: from the ingress and Prometheus, on http,
+        spread over nodes and zones."""
+        name = project.package.replace("_", "-")
+        for objects in overlays.values():
+            kinds = by_kind(objects)
+            config = next(iter(kinds["ConfigMap"].values()))["data"]
+            jobs = kinds["NetworkPolicy"][f"{name}-jobs"]["spec"]
+            assert jobs["policyTypes"] == ["Ingress", "Egress"] and jobs["ingress"] == []
+            reached = {
+                port["port"]: {
+                    peer.get("namespaceSelector", {})
+                    .get("matchLabels", {})
+                    .get("kubernetes.io/metadata.name", peer.get("ipBlock", {}).get("cidr"))
+                    for peer in rule["to"]
+                }
+                for rule in jobs["egress"]
+                for port in rule["ports"]
+            }
+            assert set(reached) == {53, 5000, 9091, 443}
+            (mlflow,) = reached[5000]
+            (gateway,) = reached[9091]
+            assert f".{mlflow}.svc" in config["MLFLOW_TRACKING_URI"]
+            assert f".{gateway}.svc" in config["PUSHGATEWAY_URL"]
+            (selector,) = jobs["podSelector"]["matchExpressions"]
+            for cron in kinds["CronJob"].values():
+                labels = pod_template(cron)["metadata"]["labels"]
+                assert labels["app.kubernetes.io/component"] in selector["values"]
+            if not self.variant.has.online:
+                continue
+            server = pod_template(kinds["Deployment"][name])
+            policy = kinds["NetworkPolicy"][f"{name}-server"]["spec"]
+            assert matches(policy["podSelector"]["matchLabels"], server["metadata"]["labels"])
+            assert policy["policyTypes"] == ["Ingress"]
+            (rule,) = policy["ingress"]
+            assert rule["ports"] == [{"port": "http"}]
+            sources = {
+                peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                for peer in rule["from"]
+            }
+            assert sources == {"ingress-nginx", "monitoring"}
+            spread = server["spec"]["topologySpreadConstraints"]
+            keys = {constraint["topologyKey"] for constraint in spread}
+            assert keys == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+            for constraint in spread:
+                assert matches(
+                    constraint["labelSelector"]["matchLabels"], server["metadata"]["labels"]
+                )
 
     def test_codeowners_cover_the_operations_code(self, project):
         """The cluster's manifests, the monitoring and runbooks, the pipelines and the audit
