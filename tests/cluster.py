@@ -285,3 +285,16 @@ class WorkflowJob:
             text=True,
             timeout=900,
         )
+
+
+# Moves the champion alias of a store (argv[1]) away ("off") or back to its version.
+CHAMPION_ALIAS = """
+import sys, mlflow
+from {package}.config import MODEL_NAME
+client = mlflow.MlflowClient(f"sqlite:///{{sys.argv[1]}}")
+if sys.argv[2] == "off":
+    client.delete_registered_model_alias(MODEL_NAME, "champion")
+else:
+    client.set_registered_model_alias(MODEL_NAME, "champion", sys.argv[2])
+print("null")
+"""

@@ -71,7 +71,14 @@ def running(
 def pushgateway(folder: Path) -> Iterator[str]:
     """A Pushgateway on a free port; yields its address, host:port."""
     address = f"127.0.0.1:{free_port()}"
-    command = ["prometheus-pushgateway", f"--web.listen-address={address}", "--log.level=warn"]
+    # Debian's build keeps pushes in /var/lib/prometheus by default: in memory only here,
+    # so each gateway starts empty.
+    command = [
+        "prometheus-pushgateway",
+        f"--web.listen-address={address}",
+        "--persistence.file=",
+        "--log.level=warn",
+    ]
     with running(command, folder / "pushgateway.log"):
         wait_for("the Pushgateway", lambda: urllib.request.urlopen(f"http://{address}/-/ready"))
         yield address

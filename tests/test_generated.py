@@ -26,6 +26,7 @@ import yaml
 from extensions.ladder import FEATURES, next_level
 from tests.cluster import (
     AUDIT_EVENTS,
+    CHAMPION_ALIAS,
     SEED_CHAMPION,
     WorkflowJob,
     host_path,
@@ -1318,8 +1319,8 @@ class KubernetesChecks:
         self, project, champion, overlays, tmp_path
     ):
         """The Deployment's container as its manifest runs it, without the samples volume
-        (sampling cannot write, it must not matter), its tracking store absent at first:
-        alive and not ready, then, once the store is there, the model loads by itself."""
+        (sampling cannot write, it must not matter), against a store with no champion yet:
+        alive and not ready; once the champion alias is set, the model loads by itself."""
         if not self.variant.has.online:
             pytest.skip("a batch-only project has no service")
         name = project.package.replace("_", "-")
@@ -1333,15 +1334,18 @@ class KubernetesChecks:
         volumes = {mount.volume: tmp_path / mount.volume for mount in spec.mounts}
         for folder in volumes.values():
             folder.mkdir()
+        store = host_path(spec, volumes, "/tmp/store/mlflow.db")
+        store.parent.mkdir()
+        shutil.copyfile(project.path / "mlflow.db", store)
+        alias = CHAMPION_ALIAS.format(package=project.package)
+        project.python(alias, str(store), "off")
         url = f"http://127.0.0.1:{port}"
         with start_in_pod(project, spec, volumes, tmp_path / "root") as pod:
             wait_for("/health", lambda: up(pod, f"{url}/health"), 180)
             status, body = get_json(f"{url}/ready")
             assert status == 503 and body["detail"], body
-            store = host_path(spec, volumes, "/tmp/store")
-            store.mkdir()
-            shutil.copyfile(project.path / "mlflow.db", store / "mlflow.db")
-            wait_for("/ready", lambda: get_json(f"{url}/ready")[0] == 200, 120)
+            project.python(alias, str(store), champion)
+            wait_for("/ready", lambda: get_json(f"{url}/ready")[0] == 200, 180)
             example = (project.path / "examples" / "request.json").read_bytes()
             assert post_json(f"{url}/predict", example)[0] == 200
             assert pod.poll() is None
