@@ -206,7 +206,8 @@ def mlflow_server(project: Project, folder: Path) -> Iterator[str]:
 
 
 # Registers the project's champion on a tracking server (argv[1]): a run there with the
-# champion's reference features, a version of it, the champion alias. Run in the project.
+# champion's model and reference features, a version of it, the champion alias. Run in
+# the project.
 SEED_CHAMPION = """
 import json, sys, mlflow
 from {package}.config import EXPERIMENT_NAME, MODEL_NAME
@@ -216,15 +217,21 @@ champion = local.get_model_version_by_alias(MODEL_NAME, "champion")
 reference = mlflow.artifacts.download_artifacts(
     run_id=champion.run_id, artifact_path=REFERENCE_ARTIFACT, tracking_uri="sqlite:///mlflow.db"
 )
+mlflow.set_tracking_uri("sqlite:///mlflow.db")
+model = local.get_model_version_download_uri(MODEL_NAME, champion.version)
+signature = mlflow.models.get_model_info(model).signature
+estimator = mlflow.sklearn.load_model(model)
 mlflow.set_tracking_uri(sys.argv[1])
 mlflow.set_experiment(EXPERIMENT_NAME)
 with mlflow.start_run(run_name="train") as run:
     mlflow.log_artifact(reference, REFERENCE_ARTIFACT.rpartition("/")[0])
-server = mlflow.MlflowClient()
-server.create_registered_model(MODEL_NAME)
-source = f"runs:/{{run.info.run_id}}/model"
-version = server.create_model_version(MODEL_NAME, source, run.info.run_id)
-server.set_registered_model_alias(MODEL_NAME, "champion", version.version)
+    logged = mlflow.sklearn.log_model(
+        estimator, name="model", signature=signature,
+        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+    )
+mlflow.set_registry_uri(sys.argv[1])
+version = mlflow.register_model(logged.model_uri, MODEL_NAME)
+mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, "champion", version.version)
 print(json.dumps(version.version))
 """
 # The audit events the drift runs on a tracking server (argv[1]) carry.
@@ -285,16 +292,3 @@ class WorkflowJob:
             text=True,
             timeout=900,
         )
-
-
-# Moves the champion alias of a store (argv[1]) away ("off") or back to its version.
-CHAMPION_ALIAS = """
-import sys, mlflow
-from {package}.config import MODEL_NAME
-client = mlflow.MlflowClient(f"sqlite:///{{sys.argv[1]}}")
-if sys.argv[2] == "off":
-    client.delete_registered_model_alias(MODEL_NAME, "champion")
-else:
-    client.set_registered_model_alias(MODEL_NAME, "champion", sys.argv[2])
-print("null")
-"""

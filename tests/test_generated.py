@@ -26,7 +26,6 @@ import yaml
 from extensions.ladder import FEATURES, next_level
 from tests.cluster import (
     AUDIT_EVENTS,
-    CHAMPION_ALIAS,
     SEED_CHAMPION,
     WorkflowJob,
     host_path,
@@ -1319,36 +1318,32 @@ class KubernetesChecks:
         self, project, champion, overlays, tmp_path
     ):
         """The Deployment's container as its manifest runs it, without the samples volume
-        (sampling cannot write, it must not matter), against a store with no champion yet:
-        alive and not ready; once the champion alias is set, the model loads by itself."""
+        (sampling cannot write, it must not matter), against a tracking server with no
+        champion yet: alive and not ready; once one is registered, it loads by itself."""
         if not self.variant.has.online:
             pytest.skip("a batch-only project has no service")
         name = project.package.replace("_", "-")
         objects = overlays["staging"]
         deployment = by_kind(objects)["Deployment"][name]
-        services = {"MLFLOW_TRACKING_URI": "sqlite:////tmp/store/mlflow.db"}  # in the pod
-        spec, _ = pod_spec(objects, pod_template(deployment), name, services)
-        port = free_port()  # the manifest's 8000 may be taken on a shared machine
-        mounts = [mount for mount in spec.mounts if mount.volume != "samples"]
-        spec = dataclasses.replace(spec, env={**spec.env, "PORT": str(port)}, mounts=mounts)
-        volumes = {mount.volume: tmp_path / mount.volume for mount in spec.mounts}
-        for folder in volumes.values():
-            folder.mkdir()
-        store = host_path(spec, volumes, "/tmp/store/mlflow.db")
-        store.parent.mkdir()
-        shutil.copyfile(project.path / "mlflow.db", store)
-        alias = CHAMPION_ALIAS.format(package=project.package)
-        project.python(alias, str(store), "off")
-        url = f"http://127.0.0.1:{port}"
-        with start_in_pod(project, spec, volumes, tmp_path / "root") as pod:
-            wait_for("/health", lambda: up(pod, f"{url}/health"), 180)
-            status, body = get_json(f"{url}/ready")
-            assert status == 503 and body["detail"], body
-            project.python(alias, str(store), champion)
-            wait_for("/ready", lambda: get_json(f"{url}/ready")[0] == 200, 180)
-            example = (project.path / "examples" / "request.json").read_bytes()
-            assert post_json(f"{url}/predict", example)[0] == 200
-            assert pod.poll() is None
+        with mlflow_server(project, tmp_path / "mlflow") as tracking:
+            services = {"MLFLOW_TRACKING_URI": tracking}
+            spec, _ = pod_spec(objects, pod_template(deployment), name, services)
+            port = free_port()  # the manifest's 8000 may be taken on a shared machine
+            mounts = [mount for mount in spec.mounts if mount.volume != "samples"]
+            spec = dataclasses.replace(spec, env={**spec.env, "PORT": str(port)}, mounts=mounts)
+            volumes = {mount.volume: tmp_path / mount.volume for mount in spec.mounts}
+            for folder in volumes.values():
+                folder.mkdir()
+            url = f"http://127.0.0.1:{port}"
+            with start_in_pod(project, spec, volumes, tmp_path / "root") as pod:
+                wait_for("/health", lambda: up(pod, f"{url}/health"), 180)
+                status, body = get_json(f"{url}/ready")
+                assert status == 503 and "champion" in body["detail"], body
+                project.python(SEED_CHAMPION.format(package=project.package), tracking)
+                wait_for("/ready", lambda: get_json(f"{url}/ready")[0] == 200, 180)
+                example = (project.path / "examples" / "request.json").read_bytes()
+                assert post_json(f"{url}/predict", example)[0] == 200
+                assert pod.poll() is None
 
     @pytest.fixture(scope="class")
     @classmethod
