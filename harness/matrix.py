@@ -251,7 +251,11 @@ FEATURE_FILES: dict[str, set[str]] = {
     },
     "continuous_training": {".github/workflows/retrain.yml", ".github/workflows/drift.yml"},
     "template_updates": {".github/workflows/template-update.yml"},
-    "service_metrics": {"src/{pkg}/serving/metrics.py", "tests/test_metrics.py"},
+    "service_metrics": {
+        "src/{pkg}/serving/metrics.py",
+        "tests/test_metrics.py",
+        "docs/runbooks/service.md",
+    },
     "challenger_traffic": {"src/{pkg}/serving/challenger.py", "tests/test_challenger.py"},
     "input_sampling": {"src/{pkg}/serving/sampling.py", "tests/test_sampling.py"},
     "monitoring": {
@@ -259,13 +263,17 @@ FEATURE_FILES: dict[str, set[str]] = {
         "monitoring/prometheus/alerts.yml",
         "monitoring/prometheus/alerts_test.yml",
         "monitoring/grafana/dashboard.json",
+        "docs/runbooks/drift.md",
     },
     "kubernetes": {
         "deploy/k8s/base/kustomization.yaml",
         "deploy/k8s/base/namespace.yaml",
         "deploy/k8s/base/drift-cronjob.yaml",
+        "deploy/k8s/base/networkpolicy.yaml",
         "deploy/k8s/overlays/staging/kustomization.yaml",
         "deploy/k8s/overlays/prod/kustomization.yaml",
+        "deploy/k8s/components/alert-rules/kustomization.yaml",
+        "deploy/k8s/components/alert-rules/prometheusrule.yaml",
     },
     "kubeflow": {"pipelines/kubeflow.py"},
 }
@@ -279,12 +287,14 @@ SERVING_FILES: dict[str, dict[bool, set[str]]] = {
             "deploy/k8s/base/hpa.yaml",
             "deploy/k8s/base/pdb.yaml",
             "deploy/k8s/base/samples-pvc.yaml",
+            "deploy/k8s/base/service-networkpolicy.yaml",
             "deploy/k8s/components/service-monitor/kustomization.yaml",
             "deploy/k8s/components/service-monitor/servicemonitor.yaml",
         },
         False: {
             "deploy/k8s/base/predict-cronjob.yaml",
             "deploy/k8s/base/data-pvc.yaml",
+            "docs/runbooks/scoring.md",
         },
     },
 }
@@ -310,6 +320,13 @@ FEATURE_TARGETS: dict[str, set[str]] = {
     "audit": {"audit"},
     "drift": {"drift"},
     "continuous_training": {"retrain"},
+    "kubernetes": {
+        "check-rules",
+        "check-kubernetes",
+        "check-docker",
+        "check-workflows",
+        "check-ops",
+    },
     "kubeflow": {"kfp-compile", "kfp-run"},
 }
 

@@ -14,7 +14,15 @@ pytest.register_assert_rewrite("tests.generated")
 def copier_template_paths() -> list[str]:
     """Only what the template is made of, not this checkout's venvs and caches; with the
     mlops-ladder package, which a generated project's `make doctor` builds from it."""
-    return ["copier.yml", "template", "extensions", "pyproject.toml", "README.md", "mlops_ladder"]
+    return [
+        "copier.yml",
+        "template",
+        "extensions",
+        "includes",
+        "pyproject.toml",
+        "README.md",
+        "mlops_ladder",
+    ]
 
 
 @pytest.fixture(scope="session")

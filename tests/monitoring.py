@@ -32,6 +32,7 @@ CONTRACT: dict[str, str] = {
 # Pushed by the drift check to the Pushgateway: not on the service's /metrics.
 PUSHED = ("drift_share", "drift_detected", "drift_last_run_timestamp_seconds")
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+KUBE_STATE_METRICS = "kube_"
 
 # PromQL words that look like metric names but are not.
 KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}
@@ -85,4 +86,10 @@ def dashboard_expressions(project_path: Path) -> list[str]:
 def metric_names(project_path: Path) -> set[str]:
     """Every metric name that the alert rules and the dashboard's queries use."""
     expressions = alert_expressions(project_path) + dashboard_expressions(project_path)
-    return set().union(*map(names_in, expressions))
+    # Names with a colon are the rules' own recordings (level:metric:operations); kube_*
+    # are kube-state-metrics' series of the cluster's jobs, not the project's.
+    return {
+        name
+        for name in set().union(*map(names_in, expressions))
+        if ":" not in name and not name.startswith(KUBE_STATE_METRICS)
+    }

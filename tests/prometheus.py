@@ -52,10 +52,12 @@ def wait_for(what: str, ready: Callable[[], Any], timeout: float = 60) -> Any:
 
 
 @contextmanager
-def running(command: list[str], log: Path) -> Iterator[subprocess.Popen]:
+def running(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     with log.open("w") as output:
         process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
     try:
         yield process
@@ -69,7 +71,14 @@ def running(command: list[str], log: Path) -> Iterator[subprocess.Popen]:
 def pushgateway(folder: Path) -> Iterator[str]:
     """A Pushgateway on a free port; yields its address, host:port."""
     address = f"127.0.0.1:{free_port()}"
-    command = ["prometheus-pushgateway", f"--web.listen-address={address}", "--log.level=warn"]
+    # Debian's build keeps pushes in /var/lib/prometheus by default: in memory only here,
+    # so each gateway starts empty.
+    command = [
+        "prometheus-pushgateway",
+        f"--web.listen-address={address}",
+        "--persistence.file=",
+        "--log.level=warn",
+    ]
     with running(command, folder / "pushgateway.log"):
         wait_for("the Pushgateway", lambda: urllib.request.urlopen(f"http://{address}/-/ready"))
         yield address
@@ -102,7 +111,7 @@ def prometheus(
     config["global"].update(scrape_interval=INTERVAL, evaluation_interval=INTERVAL)
     for job in config["scrape_configs"]:
         target = gateway if job.get("honor_labels") else service
-        job["static_configs"] = [{"targets": [target]}]
+        job["static_configs"] = [{**group, "targets": [target]} for group in job["static_configs"]]
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     for rules in config.get("rule_files", []):
         shutil.copy(project_config.parent / rules, folder / rules)

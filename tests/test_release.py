@@ -27,7 +27,7 @@ from harness.team_edits import (
 
 # A release's heading, a blank line, its commit: "## 0.1.0 (2026-11-30)", "Commit: `abc1234`"
 RELEASE = re.compile(r"^## (\d+\.\d+\.\d+)[^\n]*\n\nCommit: `([0-9a-f]{7,40})`", re.MULTILINE)
-TEMPLATE_PATHS = ("copier.yml", "template", "extensions")
+TEMPLATE_PATHS = ("copier.yml", "template", "extensions", "includes")
 TEAM = {"project_name": "Clinic", "author_name": "Clinic ML"}
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import re
 import shutil
 import subprocess
@@ -10,7 +13,28 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.generated.base import tool
+from harness.project import (
+    Project,
+    free_port,
+    get_json,
+    post_json,
+)
+from tests.cluster import (
+    AUDIT_EVENTS,
+    SEED_CHAMPION,
+    WorkflowJob,
+    host_path,
+    mlflow_server,
+    pod_spec,
+    start_in_pod,
+)
+from tests.generated.base import (
+    PROMETHEUS,
+    once_per_level,
+    tool,
+)
+from tests.prometheus import missing_tools as prometheus_tools_missing
+from tests.prometheus import prometheus, pushgateway, wait_for
 
 # The Kubernetes release whose API schemas the overlays must pass (the CronJob's
 # podFailurePolicy validates from 1.29 on).
@@ -21,6 +45,8 @@ OVERLAYS = ("staging", "prod")
 
 
 WORKLOADS = {"Deployment", "CronJob"}
+# The prometheus-operator's kinds, which Kubernetes' own schemas do not know.
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
 def kustomize(overlay: Path) -> str:
@@ -59,6 +85,33 @@ def by_kind(objects: list[dict]) -> dict[str, dict[str, dict]]:
     return found
 
 
+def up(process: subprocess.Popen, url: str) -> bool:
+    """Whether `url` answers 200; fails at once when the process has stopped."""
+    if process.poll() is not None:
+        raise AssertionError(f"it stopped: {process.communicate()[1][-3000:]}")
+    return get_json(url)[0] == 200
+
+
+def put_batch(project: Project, spec, volumes: dict[str, Path], batch: str) -> None:
+    """Put a shipped batch where the drift job reads it: the CSV it is given, or the
+    request bodies of the samples folder."""
+    source = project.path / "data" / "examples" / batch
+    if "--current" in spec.command:
+        target = host_path(spec, volumes, spec.command[spec.command.index("--current") + 1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return
+    lines = source.read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, map(float, line.split(",")), strict=True)) for line in lines[1:]]
+    bodies = [
+        json.dumps({"instances": rows[start : start + 50]}) for start in range(0, len(rows), 50)
+    ]
+    folder = host_path(spec, volumes, spec.env["SAMPLE_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "samples-00001.jsonl").write_text("\n".join(bodies) + "\n")
+
+
 def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in selector.items())
 
@@ -79,8 +132,8 @@ class KubernetesChecks:
         return {env: objects_of(manifests) for env, manifests in built.items()}
 
     def test_overlays_pass_kubernetes_validate_strict(self, built, overlays):
-        """Every object validates strictly (no unknown field); only the ServiceMonitor's kind
-        is unknown to Kubernetes' own schemas, and nothing else is skipped."""
+        """Every object validates strictly (no unknown field); only the prometheus-operator's
+        kinds are unknown to Kubernetes' own schemas, and nothing else is skipped."""
         for env in OVERLAYS:
             result = subprocess.run(
                 [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, "-"],
@@ -93,10 +146,11 @@ class KubernetesChecks:
             unexpected = [
                 line
                 for line in output.splitlines()
-                if not line.startswith("INFO") and "kind ServiceMonitor" not in line
+                if not line.startswith("INFO")
+                and not any(f"kind {kind}" in line for kind in OPERATOR_KINDS)
             ]
             assert not unexpected, output
-            checked = [item for item in overlays[env] if item["kind"] != "ServiceMonitor"]
+            checked = [item for item in overlays[env] if item["kind"] not in OPERATOR_KINDS]
             assert output.count(" - passed for resource ") == len(checked), output
 
     def test_every_pod_runs_locked_down(self, overlays):
@@ -187,7 +241,12 @@ class KubernetesChecks:
             (container,) = server["spec"]["containers"]
             ports = {port["name"]: port["containerPort"] for port in container["ports"]}
             assert ports == {"http": 8000}
-            for probe, path in (("readinessProbe", "/ready"), ("livenessProbe", "/health")):
+            probes = {
+                "startupProbe": "/ready",
+                "readinessProbe": "/ready",
+                "livenessProbe": "/health",
+            }
+            for probe, path in probes.items():
                 assert container[probe]["httpGet"] == {"path": path, "port": "http"}, probe
             labels = server["metadata"]["labels"]
             service = kinds["Service"][name]
@@ -214,6 +273,224 @@ class KubernetesChecks:
                 )
                 assert {e["port"] for e in monitor["spec"]["endpoints"]} <= {"http"}
                 assert annotations["prometheus.io/scrape"] == "false", "scraped twice otherwise"
+
+    def test_network_policies_keep_each_pod_to_what_it_needs(self, project, overlays):
+        """The jobs: no ingress, egress to DNS and the namespaces of the ConfigMap's MLflow
+        and Pushgateway, and HTTPS. The service: from the ingress and Prometheus, on http,
+        spread over nodes and zones."""
+        name = project.package.replace("_", "-")
+        for objects in overlays.values():
+            kinds = by_kind(objects)
+            config = next(iter(kinds["ConfigMap"].values()))["data"]
+            jobs = kinds["NetworkPolicy"][f"{name}-jobs"]["spec"]
+            assert jobs["policyTypes"] == ["Ingress", "Egress"] and jobs["ingress"] == []
+            reached = {
+                port["port"]: {
+                    peer.get("namespaceSelector", {})
+                    .get("matchLabels", {})
+                    .get("kubernetes.io/metadata.name", peer.get("ipBlock", {}).get("cidr"))
+                    for peer in rule["to"]
+                }
+                for rule in jobs["egress"]
+                for port in rule["ports"]
+            }
+            assert set(reached) == {53, 5000, 9091, 443}
+            (mlflow,) = reached[5000]
+            (gateway,) = reached[9091]
+            assert f".{mlflow}.svc" in config["MLFLOW_TRACKING_URI"]
+            assert f".{gateway}.svc" in config["PUSHGATEWAY_URL"]
+            (selector,) = jobs["podSelector"]["matchExpressions"]
+            for cron in kinds["CronJob"].values():
+                labels = pod_template(cron)["metadata"]["labels"]
+                assert labels["app.kubernetes.io/component"] in selector["values"]
+            if not self.variant.has.online:
+                continue
+            server = pod_template(kinds["Deployment"][name])
+            policy = kinds["NetworkPolicy"][f"{name}-server"]["spec"]
+            assert matches(policy["podSelector"]["matchLabels"], server["metadata"]["labels"])
+            assert policy["policyTypes"] == ["Ingress"]
+            (rule,) = policy["ingress"]
+            assert rule["ports"] == [{"port": "http"}]
+            sources = {
+                peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                for peer in rule["from"]
+            }
+            assert sources == {"ingress-nginx", "monitoring"}
+            spread = server["spec"]["topologySpreadConstraints"]
+            keys = {constraint["topologyKey"] for constraint in spread}
+            assert keys == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+            for constraint in spread:
+                assert matches(
+                    constraint["labelSelector"]["matchLabels"], server["metadata"]["labels"]
+                )
+
+    def test_codeowners_cover_the_operations_code(self, project):
+        """The cluster's manifests, the monitoring and runbooks, the pipelines and the audit
+        trail each have owners of their own, not only the catch-all."""
+        owned = {
+            line.split()[0].strip("/")
+            for line in (project.path / ".github" / "CODEOWNERS").read_text().splitlines()
+            if line.startswith("/")
+        }
+        expected = {"deploy", "monitoring", "docs/runbooks", "audit"}
+        expected |= {"pipelines"} if self.variant.has.kubeflow else set()
+        assert expected <= owned, expected - owned
+
+    def test_the_prometheus_rule_carries_the_alert_rules(self, project, overlays):
+        """The prod overlay's PrometheusRule has exactly alerts.yml's groups; staging, scraped
+        by annotation, loads alerts.yml itself."""
+        rules = yaml.safe_load((project.path / PROMETHEUS / "alerts.yml").read_text())
+        (rule,) = by_kind(overlays["prod"])["PrometheusRule"].values()
+        assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+        assert rule["spec"] == rules
+        assert rule["metadata"]["labels"]["environment"] == "prod"
+        assert "PrometheusRule" not in by_kind(overlays["staging"])
+
+    def test_the_drift_job_runs_as_its_manifest_runs_it(
+        self, project, champion, overlays, tmp_path
+    ):
+        """Each environment's drift CronJob, its command, env and mounts read from the built
+        overlay, run on a read-only root against a real tracking server and Pushgateway:
+        exit 0 on clean and drifted inputs alike, reports on its volume, the audit event on
+        the tracking server, and the verdict in a real Prometheus under its environment."""
+        if missing := prometheus_tools_missing():
+            pytest.fail(f"{', '.join(missing)} is not installed: apt-get install (.ci/run does)")
+        name = project.package.replace("_", "-")
+        batches = {"staging": "batch_clean.csv", "prod": "batch_shifted.csv"}
+        trail = project.path / "audit" / "trail.jsonl"
+        before = trail.read_bytes() if trail.exists() else b""
+        config = project.path / PROMETHEUS / "prometheus.yml"
+        with (
+            mlflow_server(project, tmp_path / "mlflow") as tracking,
+            pushgateway(tmp_path) as gateway,
+        ):
+            project.python(SEED_CHAMPION.format(package=project.package), tracking)
+            services = {"MLFLOW_TRACKING_URI": tracking, "PUSHGATEWAY_URL": f"http://{gateway}"}
+            namespaces, pods = {}, {}
+            with contextlib.ExitStack() as stack:
+                for env, batch in batches.items():  # both environments at once
+                    objects = overlays[env]
+                    cron = by_kind(objects)["CronJob"][f"{name}-drift"]
+                    spec, read = pod_spec(objects, pod_template(cron), "drift", services)
+                    assert set(services) <= set(read), "the servers come from the ConfigMap"
+                    namespaces[env] = spec.env["NAMESPACE"]
+                    volumes = {m.volume: tmp_path / env / m.volume for m in spec.mounts}
+                    for folder in volumes.values():
+                        folder.mkdir(parents=True)
+                    put_batch(project, spec, volumes, batch)
+                    pod = start_in_pod(project, spec, volumes, tmp_path / env / "root")
+                    pods[env] = (spec, volumes, stack.enter_context(pod))
+                for env, (spec, volumes, pod) in pods.items():
+                    stdout, stderr = pod.communicate(timeout=600)
+                    assert pod.returncode == 0, stdout + stderr
+                    assert ("Drift:" if env == "prod" else "No drift:") in stdout, stdout + stderr
+                    reports = host_path(spec, volumes, "/app/reports")
+                    written = {path.name for path in reports.iterdir()}
+                    assert {"drift.html", "drift.json", "drift.prom"} <= written, stderr
+            assert (trail.read_bytes() if trail.exists() else b"") == before
+            events = project.python(AUDIT_EVENTS.format(package=project.package), tracking)
+            assert sorted(event["drifted"] for event in events) == [False, True], events
+            assert {event["event"] for event in events} == {"drift"}
+            with prometheus(config, "127.0.0.1:9", gateway, tmp_path) as server:
+                detected = f"{project.package}_drift_detected"
+                seen = wait_for(
+                    "both environments' verdicts",
+                    lambda: len(found := server.query(detected)) == 2 and found,
+                )
+                verdicts = {
+                    item["metric"]["environment"]: (item["metric"]["namespace"], item["value"][1])
+                    for item in seen
+                }
+                assert verdicts == {
+                    "staging": (namespaces["staging"], "0"),
+                    "prod": (namespaces["prod"], "1"),
+                }, seen
+                print(f"Prometheus saw {detected}: {sorted(verdicts.items())}")
+                print("rules:", sorted(rule["name"] for rule in server.rules()))
+
+    def test_the_service_pod_starts_without_samples_and_waits_for_its_model(
+        self, project, champion, overlays, tmp_path
+    ):
+        """The Deployment's container as its manifest runs it, without the samples volume
+        (sampling cannot write, it must not matter), against a tracking server with no
+        champion yet: alive and not ready; once one is registered, it loads by itself."""
+        if not self.variant.has.online:
+            pytest.skip("a batch-only project has no service")
+        name = project.package.replace("_", "-")
+        objects = overlays["staging"]
+        deployment = by_kind(objects)["Deployment"][name]
+        with mlflow_server(project, tmp_path / "mlflow") as tracking:
+            services = {"MLFLOW_TRACKING_URI": tracking}
+            spec, _ = pod_spec(objects, pod_template(deployment), name, services)
+            port = free_port()  # the manifest's 8000 may be taken on a shared machine
+            mounts = [mount for mount in spec.mounts if mount.volume != "samples"]
+            spec = dataclasses.replace(spec, env={**spec.env, "PORT": str(port)}, mounts=mounts)
+            volumes = {mount.volume: tmp_path / mount.volume for mount in spec.mounts}
+            for folder in volumes.values():
+                folder.mkdir()
+            url = f"http://127.0.0.1:{port}"
+            with start_in_pod(project, spec, volumes, tmp_path / "root") as pod:
+                wait_for("/health", lambda: up(pod, f"{url}/health"), 180)
+                status, body = get_json(f"{url}/ready")
+                assert status == 503 and "champion" in body["detail"], body
+                project.python(SEED_CHAMPION.format(package=project.package), tracking)
+                wait_for("/ready", lambda: get_json(f"{url}/ready")[0] == 200, 180)
+                example = (project.path / "examples" / "request.json").read_bytes()
+                assert post_json(f"{url}/predict", example)[0] == 200
+                assert pod.poll() is None
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def ops_job(cls, project, tmp_path_factory) -> tuple[WorkflowJob, list]:
+        """The CI workflow's `ops` job, its steps run in a fresh clone; and their results."""
+        folder = tmp_path_factory.mktemp("ops-job")
+        job = WorkflowJob.cloned(project, ".github/workflows/ci.yml", "ops", folder)
+        return job, [job.run(step) for step in job.steps]
+
+    def test_the_ci_ops_job_passes_on_the_rendered_project(self, ops_job):
+        """Every step of the job, `make check-ops` last, as GitHub runs them: green."""
+        job, results = ops_job
+        assert job.steps[-1]["run"] == "make check-ops"
+        for step, done in zip(job.steps, results, strict=True):
+            assert done.returncode == 0, f"{step['run']}\n{done.stdout}{done.stderr}"
+
+    @once_per_level
+    def test_the_ci_ops_job_fails_on_what_it_checks(self, project, champion, ops_job):
+        """`make check-ops`, the job's last step, red on a rule promtool cannot parse, an
+        overlay with a field Kubernetes does not know, and an edited audit line."""
+        job, _ = ops_job
+        clone, name = job.clone, project.package.replace("_", "-")
+        alerts = clone / PROMETHEUS / "alerts.yml"
+        staging = clone / "deploy/k8s/overlays/staging/kustomization.yaml"
+        trail = clone / "audit" / "trail.jsonl"
+        kustomization = yaml.safe_load(staging.read_text())
+        kustomization.setdefault("patches", []).append(
+            {
+                "target": {"kind": "CronJob", "name": f"{name}-drift"},
+                "patch": '[{"op": "add", "path": "/spec/jobTemplate/spec/retries", "value": 3}]',
+            }
+        )
+        lines = (project.path / "audit" / "trail.jsonl").read_text().splitlines()
+        edited = json.dumps({**json.loads(lines[0]), "who": "someone-else"}, sort_keys=True)
+        breakages = {
+            "alerts.yml": (
+                alerts,
+                alerts.read_text().replace("_drift_detected == 1", "_drift_detected == ", 1),
+            ),
+            "retries": (staging, yaml.safe_dump(kustomization, sort_keys=False)),
+            "line 1 was changed": (trail, "\n".join([edited, *lines[1:]]) + "\n"),
+        }
+        try:
+            for expected, (path, text) in breakages.items():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                done = job.run(job.steps[-1])
+                output = done.stdout + done.stderr
+                assert done.returncode != 0 and expected in output, output
+                project.run("git", "-C", str(clone), "checkout", "--quiet", "--", ".")
+        finally:
+            project.run("git", "-C", str(clone), "checkout", "--quiet", "--", ".")
+            trail.unlink(missing_ok=True)
 
     def test_the_release_deploys_the_prod_overlay_after_the_promotion(self, project, tmp_path):
         """The deploy job: after `promote`, the same environment, read-only; its image edit

@@ -11,14 +11,25 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.generated.base import PROMETHEUS
+from tests.generated.base import (
+    PROMETHEUS,
+)
 from tests.monitoring import CONTRACT, PUSHED, contract_names, metric_names
 
 # Each alert of alerts.yml, after the project's CamelCase name; the service's only online.
-SERVICE_ALERTS = {"HighErrorRate", "HighLatency", "NoTraffic", "NotReady"}
+SERVICE_ALERTS = {
+    "HighErrorRate",
+    "HighLatency",
+    "NoTraffic",
+    "NotReady",
+    "ErrorBudgetFastBurn",
+    "ErrorBudgetSlowBurn",
+}
 
 
 DRIFT_ALERTS = {"DataDrift", "DriftCheckStale"}
+# Batch-only on Kubernetes: the scoring CronJob, through kube-state-metrics.
+SCORING_ALERTS = {"ScoringStale", "ScoringSlow"}
 
 
 def alert_prefix(project_name: str) -> str:
@@ -55,8 +66,12 @@ class MonitoringChecks:
         folder = project.path / PROMETHEUS
         promtool("test", "rules", "alerts_test.yml", cwd=folder)
         rules = yaml.safe_load((folder / "alerts.yml").read_text())
-        alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
-        expected = DRIFT_ALERTS | (SERVICE_ALERTS if self.variant.has.service_metrics else set())
+        alerts = {
+            rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule
+        }
+        has = self.variant.has
+        expected = DRIFT_ALERTS | (SERVICE_ALERTS if has.service_metrics else set())
+        expected |= SCORING_ALERTS if has.kubernetes and not has.online else set()
         prefix = alert_prefix(project.answers["project_name"])
         assert alerts == {prefix + alert for alert in expected}
         fired, silent = set(), set()
@@ -69,6 +84,27 @@ class MonitoringChecks:
         assert fired == alerts, "a test where each alert fires"
         assert silent == alerts, "a test where each alert stays silent throughout"
 
+    def test_every_alert_links_its_runbook_and_groups_by_environment(self, project):
+        """runbook_url is a page of docs/runbooks/ with a section for the alert; every rule
+        that aggregates keeps the environment label (the others keep every label)."""
+        rules = yaml.safe_load((project.path / PROMETHEUS / "alerts.yml").read_text())
+        prefix = alert_prefix(project.answers["project_name"])
+        for rule in (rule for group in rules["groups"] for rule in group["rules"]):
+            for grouping in re.findall(
+                r"\b(?:sum|max|min|avg|count)\b\s*(by \([^)]*\))?\s*\(", rule["expr"]
+            ):
+                assert re.fullmatch(r"by \(environment\b.*", grouping), (rule["expr"], grouping)
+            if "alert" not in rule:
+                continue
+            page, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+            assert page.startswith("docs/runbooks/") and anchor, rule["alert"]
+            headings = re.findall(r"^## (\w+)$", (project.path / page).read_text(), re.M)
+            short = rule["alert"].removeprefix(prefix)
+            assert short.lower() == anchor and short in headings, (rule["alert"], headings)
+            text = (project.path / page).read_text().split(f"## {short}\n")[1].split("\n## ")[0]
+            for part in ("What it means", "How to look", "How to roll back"):
+                assert f"**{part}.**" in text, (short, part)
+
     def test_the_drift_alert_fires_on_the_drift_checks_verdict(self, project):
         """The check reports drift from a share at its threshold; so does the alert."""
         rules = yaml.safe_load((project.path / PROMETHEUS / "alerts.yml").read_text())
@@ -76,7 +112,7 @@ class MonitoringChecks:
             rule["expr"]
             for group in rules["groups"]
             for rule in group["rules"]
-            if rule["alert"].endswith("DataDrift")
+            if rule.get("alert", "").endswith("DataDrift")
         ]
         package = project.package
         assert expr.strip() == f"{package}_drift_share and {package}_drift_detected == 1"
