@@ -32,8 +32,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from tests.dockerfile import instructions, read_image
 from harness.project import Project, free_port
+from tests.dockerfile import instructions, read_image
 from tests.prometheus import running, wait_for
 
 # A Debian image's PATH, which the Dockerfile's ENV PATH="...:$PATH" extends.
