@@ -911,12 +911,37 @@ class LadderGlobals(Extension):
         environment.filters["package_name_error"] = package_name_error
 
 
+def dist_name(package: str) -> str:
+    """The distribution's name, and the model's, the image's and the Kubernetes objects'."""
+    return package.replace("_", "-")
+
+
+def image_name(package: str) -> str:
+    """The container image, before the CD workflow names the owner's registry path."""
+    return f"ghcr.io/OWNER/{dist_name(package)}"
+
+
+def metric_prefix(package: str) -> str:
+    """What every Prometheus series of the project starts with (before `_`)."""
+    return package
+
+
+# Where the online service keeps the request bodies it samples for the drift check.
+SAMPLES_DIR = "data/samples"
+
+
 class LadderContext(ContextHook):
     """Adds ``has``, the project's feature flags (see Has), and the values derived from
-    them (``stages``) to every rendered file."""
+    them and the answers (``stages``, ``dist_name``, ``image_name``, ``metric_prefix``,
+    ``samples_dir``) to every rendered file, so each is stated once."""
 
     def hook(self, context: dict[str, Any]) -> None:
         if str(context.get("mlops_level")) not in {str(level) for level in LEVELS}:
             return  # not answered yet, or about to be refused by the validator
         context["has"] = project_has(context)
         context["stages"] = pipeline_stages(context["has"])
+        package = str(context.get("package_name", ""))
+        context["dist_name"] = dist_name(package)
+        context["image_name"] = image_name(package)
+        context["metric_prefix"] = metric_prefix(package)
+        context["samples_dir"] = SAMPLES_DIR
