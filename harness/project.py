@@ -30,7 +30,16 @@ CREATE_STORE = (
     "import sys, mlflow; mlflow.MlflowClient(f'sqlite:///{sys.argv[1]}').search_experiments()"
 )
 # Variables of the caller's own environment that would leak into a generated project.
-LEAKY = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "MLFLOW_TRACKING_URI", "PYTHONDONTWRITEBYTECODE")
+LEAKY = (
+    "VIRTUAL_ENV",
+    "UV_PROJECT_ENVIRONMENT",
+    "MLFLOW_TRACKING_URI",
+    "PYTHONDONTWRITEBYTECODE",
+    # `make test`'s own make: a project's make would run as its sub-make, not as a user's.
+    "MAKELEVEL",
+    "MAKEFLAGS",
+    "MFLAGS",
+)
 
 
 @cache
