@@ -37,6 +37,7 @@ SHARED_FILES = {
     "tests/conftest.py",
     ".github/workflows/ci.yml",
     ".github/workflows/cd.yml",
+    ".github/CODEOWNERS",
     "Dockerfile",
 }
 
