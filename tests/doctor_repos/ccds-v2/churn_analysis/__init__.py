@@ -1,0 +1,1 @@
+from churn_analysis import config  # noqa: F401

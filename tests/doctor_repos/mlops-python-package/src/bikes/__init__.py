@@ -1,0 +1,1 @@
+"""Forecast hourly bike rentals."""

@@ -1,0 +1,3 @@
+from bikes.scripts import main
+
+main()

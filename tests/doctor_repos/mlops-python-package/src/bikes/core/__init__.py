@@ -1,0 +1,1 @@
+"""The model, its metrics and the schemas of its data."""

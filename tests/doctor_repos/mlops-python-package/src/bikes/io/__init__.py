@@ -1,0 +1,1 @@
+"""Reading data, the model registry and the MLflow service."""
