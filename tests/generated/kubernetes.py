@@ -447,6 +447,7 @@ class KubernetesChecks:
         job = WorkflowJob.cloned(project, ".github/workflows/ci.yml", "ops", folder)
         return job, [job.run(step) for step in job.steps]
 
+    @once_per_level
     def test_the_ci_ops_job_passes_on_the_rendered_project(self, ops_job):
         """Every step of the job, `make check-ops` last, as GitHub runs them: green."""
         job, results = ops_job
