@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -244,6 +245,7 @@ jobs:
       - uses: actions/checkout@v7
         with:
           persist-credentials: false
+          fetch-depth: 0
       - run: |
           test "$(wc -l < trail.txt)" = 1
           git config user.name bot && git config user.email bot@example.com
@@ -281,10 +283,11 @@ jobs:
           test "$GITHUB_SHA" = "${{ github.sha }}" && test -d "$RUNNER_TEMP"
           test "$GITHUB_WORKSPACE" = "$PWD" && test "$HOME" != /root
           test -z "$(git config --global user.email || true)"
+          case ":$PATH:" in *":SUITE_BIN:"*) exit 1 ;; esac
           echo "input ${{ inputs.flag }} ${{ inputs.name }} ${{ github.event.inputs.flag }}"
           echo "vars ${{ vars.REGION }} secret ${{ secrets.TOKEN }} missing '${{ secrets.NOPE }}'"
           echo "branch ${{ github.event.repository.default_branch }}"
-""".replace("on: workflow_dispatch", WITH_INPUTS),
+""".replace("on: workflow_dispatch", WITH_INPUTS).replace("SUITE_BIN", SUITE_BIN),
     )
     job = run_job(
         origin,
@@ -305,6 +308,7 @@ jobs:
         run_job(origin, WORKFLOW, "job", event="workflow_dispatch", tmp=tmp_path, inputs={"x": 1})
 
 
+SUITE_BIN = str(Path(sys.executable).parent)
 WITH_INPUTS = """
 on:
   workflow_dispatch:

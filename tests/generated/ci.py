@@ -6,10 +6,12 @@ import shutil
 
 import yaml
 
+from harness.actions import make_origin, run_workflow
+from harness.github_api import FakeGitHub
 from harness.project import (
     check_jsonschema,
 )
-from tests.generated.base import actionlint
+from tests.generated.base import actionlint, once_per_level
 
 
 class CIChecks:
@@ -41,3 +43,19 @@ class TemplateUpdatesChecks:
         steps = " ".join(step.get("run", "") for step in job["steps"])
         assert "copier update --trust --defaults --conflict inline" in steps
         assert "gh pr create" in steps and "Conflicts to resolve" in steps
+
+    @once_per_level
+    def test_the_workflow_run_as_github_runs_it_finds_nothing_to_update(self, project, tmp_path):
+        """Right after rendering, the workflow run as GitHub runs it (a fresh full clone, the
+        runner's environment, git with no identity of its own) updates to the release the
+        project was made from: nothing to commit, no pull request, the origin unchanged."""
+        origin = make_origin(project, tmp_path / "origin.git")
+        before = origin.sha()
+        workflow = ".github/workflows/template-update.yml"
+        with FakeGitHub(origin.repository) as api:
+            result = run_workflow(origin, workflow, event="schedule", tmp=tmp_path, api=api)
+        update = result.check()["update"]
+        assert result.unsupported == []
+        assert update.summary == "Already at the newest release.\n"
+        assert update.step("Open a pull request").outcome == "skipped"
+        assert origin.sha() == before and api.requests == []
