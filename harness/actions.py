@@ -56,6 +56,7 @@ import contextlib
 import itertools
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -224,6 +225,9 @@ class JobResult:
 @dataclass
 class WorkflowResult:
     jobs: dict[str, JobResult]
+    run_id: int = 0  # github.run_id of the run
+    sha: str = ""  # the event's commit (github.sha)
+    ref: str = ""  # the event's ref (github.ref)
 
     @property
     def result(self) -> str:
@@ -269,9 +273,11 @@ def run_job(
     payload: Mapping[str, Any] | None = None,
     stand_ins: Mapping[str, StandIn] | None = None,
 ) -> JobResult:
-    """Run one job of a workflow. `needs` gives the needs context ({job: {"result": ...,
-    "outputs": {...}}}); `env` adds variables to the machine's environment (as a
-    self-hosted runner's would be); the other arguments are those of `run_workflow`."""
+    """Run one job of a workflow, whatever its `if:` says (run_workflow evaluates it),
+    held as GitHub holds it when its environment needs an approval. `needs` gives the
+    needs context ({job: {"result": ..., "outputs": {...}}}); `env` adds variables to the
+    machine's environment (as a self-hosted runner's would); the other arguments are
+    those of `run_workflow`."""
     run = _Run.start(**locals())
     job = run.job(job_id)
     return run.run_job(job_id, job, {name: dict(value) for name, value in (needs or {}).items()})
@@ -294,6 +300,7 @@ def run_workflow(
     run_id: int | None = None,
     payload: Mapping[str, Any] | None = None,
     stand_ins: Mapping[str, StandIn] | None = None,
+    resume: WorkflowResult | None = None,
 ) -> WorkflowResult:
     """Run a workflow's jobs (all, or those named in `jobs`) in `needs` order for `event`.
 
@@ -302,14 +309,26 @@ def run_workflow(
     "refs/tags/v1.0.0"); `inputs` those of workflow_dispatch; `payload` is merged into
     github.event (e.g. {"action": "drift-detected", "client_payload": {...}}); `run_id`
     is github.run_id (approvals in the fake API are per run). Results are per job.
+
+    `resume=` a result whose jobs wait for an approval continues that run after
+    `api.approve(result.run_id, ...)`: same run id and commit, the finished jobs kept,
+    the waiting ones and those after them run, as GitHub does once a reviewer approves.
     """
     arguments = dict(locals())
     selected = arguments.pop("jobs")
-    run = _Run.start(**arguments, needs=None, job_id=None)
+    previous = arguments.pop("resume")
+    if previous is not None:
+        arguments.update(run_id=previous.run_id, ref=previous.ref)
+    sha = previous.sha if previous is not None else None
+    run = _Run.start(**arguments, needs=None, job_id=None, sha=sha)
     order = run.job_order(selected)
     results: dict[str, JobResult] = {}
     for job_id in order:
         job = run.job(job_id)
+        kept = previous.jobs.get(job_id) if previous is not None else None
+        if kept is not None and kept.result != "waiting":
+            results[job_id] = kept
+            continue
         needed = _as_list(job.get("needs"))
         needs = {
             name: {"result": results[name].result, "outputs": results[name].outputs}
@@ -332,7 +351,7 @@ def run_workflow(
             )
             continue
         results[job_id] = run.run_job(job_id, job, needs)
-    return WorkflowResult(results)
+    return WorkflowResult(results, run.run_id, run.sha, run.ref)
 
 
 def _needs_status(results: list[str]) -> str:
@@ -384,7 +403,7 @@ class _Run:
         origin.git("config", "uploadpack.allowAnySHA1InWant", "true")
         ref = arguments["ref"] or f"refs/heads/{origin.default_branch}"
         try:
-            sha = origin.sha(ref)
+            sha = arguments.get("sha") or origin.sha(ref)
         except subprocess.CalledProcessError:
             raise WorkflowError(
                 f"the event's ref {ref} is not in the origin {origin.path}"
@@ -595,7 +614,10 @@ class _Run:
         ]
         if not reviews:
             who = ", ".join(reviewers)
-            message = f"waiting for a reviewer of {name} ({who}) to approve run {self.run_id}"
+            message = (
+                f"waiting for a reviewer of {name} ({who}) to approve run {self.run_id}: "
+                "api.approve(run_id, login), then run_workflow(..., resume=result)"
+            )
             return JobResult(job_id, "waiting", message=message)
         if reviews[-1]["state"] == "rejected":
             login = reviews[-1]["user"]["login"]
@@ -793,7 +815,11 @@ class _JobRunner:
             result.outcome = "failure"
             result.error = "a step needs run: or uses:"
             return
-        self.apply_file_commands(files, result)
+        try:
+            self.apply_file_commands(files, result)
+        except ActionFailed as error:
+            result.outcome = "failure"
+            result.error = f"a runner file command: {error}"
 
     def file_commands(self, index: int) -> dict[str, Path]:
         folder = self.temp / "_runner_file_commands"
@@ -833,7 +859,7 @@ class _JobRunner:
             return
         path = self.temp / f"step-{len(self.result.steps)}{SCRIPT_SUFFIX.get(shell, '.sh')}"
         path.write_text(script)
-        command = template.replace("{0}", str(path))
+        command = template.replace("{0}", shlex.quote(str(path)))
         timeout = self.timeout(step)
         output, code, timed_out = _run_process(command, cwd, env, timeout)
         result.output = output

@@ -544,7 +544,12 @@ def test_a_job_of_a_protected_environment_waits_for_an_approval(tmp_path):
         """
 on: push
 jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo built
   promote:
+    needs: build
     runs-on: ubuntu-latest
     environment: production
     steps:
@@ -557,16 +562,24 @@ jobs:
 """,
     )
     with FakeGitHub("octo-org/demo") as api:
-        api.add_environment("production", reviewers=["alice"])
-        waiting = run_workflow(origin, WORKFLOW, event="push", tmp=tmp_path, api=api, run_id=1)
-        assert waiting.result == "waiting" and "alice" in waiting["promote"].message
-        api.add_run(2, actor="bob")
-        api.approve(2, "alice", state="rejected")
+        api.add_environment("production", reviewers=["alice", "bob"], prevent_self_review=True)
+        waiting = run_workflow(
+            origin, WORKFLOW, event="push", tmp=tmp_path, api=api, run_id=1, actor="alice"
+        )
+        assert waiting.result == "waiting" and "alice, bob" in waiting["promote"].message
+        assert waiting["after"].result == "waiting" and waiting["build"].ok
+        with pytest.raises(ValueError, match="prevents self-review"):
+            api.approve(1, "alice")
+        api.approve(1, "bob", comment="go")
+        resumed = run_workflow(
+            origin, WORKFLOW, event="push", tmp=tmp_path, api=api, resume=waiting
+        ).check()
+        assert resumed["build"] is waiting["build"] and resumed.run_id == 1
+        assert "promoted" in resumed["promote"].steps[0].output
+        api.add_run(2, actor="alice")
+        api.approve(2, "bob", state="rejected")
         rejected = run_workflow(origin, WORKFLOW, event="push", tmp=tmp_path, api=api, run_id=2)
         assert rejected["promote"].result == "failure" and rejected["after"].result == "skipped"
-        api.add_run(3, actor="bob")
-        api.approve(3, "alice")
-        run_workflow(origin, WORKFLOW, event="push", tmp=tmp_path, api=api, run_id=3).check()
 
 
 def test_workflows_the_harness_cannot_run_are_refused_by_name(tmp_path):
