@@ -56,6 +56,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -354,6 +355,31 @@ def run_workflow(
     return WorkflowResult(results, run.run_id, run.sha, run.ref)
 
 
+def _ref_filtered_in(spec: dict[str, Any], ref: str) -> bool:
+    """Whether a push's branches/tags filters let `ref` through, as GitHub applies them:
+    filters of only one kind (branches or tags) leave out every ref of the other kind."""
+    kind = "tags" if ref.startswith("refs/tags/") else "branches"
+    other = "branches" if kind == "tags" else "tags"
+    name = ref.split("/", 2)[-1]
+    if kind in spec:
+        return _matches(spec[kind], name)
+    if f"{kind}-ignore" in spec:
+        return not _matches(spec[f"{kind}-ignore"], name)
+    return other not in spec and f"{other}-ignore" not in spec
+
+
+def _matches(patterns: list[str], name: str) -> bool:
+    """GitHub's filter patterns: `*` within a path segment, `**` across, `!` negates."""
+    matched = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        glob = pattern[1:] if negated else pattern
+        regex = re.escape(glob).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+        if re.fullmatch(regex, name):
+            matched = not negated
+    return matched
+
+
 def _needs_status(results: list[str]) -> str:
     if "failure" in results:
         return "failure"
@@ -433,6 +459,7 @@ class _Run:
             stand_ins={**STAND_INS, **(arguments["stand_ins"] or {})},
             folder=folder,
         )
+        run.check_trigger()
         run.inputs = run.typed_inputs(dict(arguments["inputs"] or {}))
         run.secrets.setdefault("GITHUB_TOKEN", run.token)
         if api is not None:
@@ -459,6 +486,23 @@ class _Run:
             return dict.fromkeys(triggers)
         return triggers
 
+    def check_trigger(self) -> None:
+        """Refuse an event GitHub would not start the workflow for: another event, a
+        repository_dispatch of another type, a push to a branch or tag its filters leave
+        out (`paths` filters are not applied)."""
+        if self.event not in self.triggers:
+            triggers = ", ".join(map(str, self.triggers))
+            raise WorkflowError(f"the workflow does not run on {self.event}, only on: {triggers}")
+        spec = self.triggers[self.event] or {}
+        types = spec.get("types") if self.event == "repository_dispatch" else None
+        if types and self.payload.get("action") not in types:
+            raise WorkflowError(
+                f"the workflow runs on repository_dispatch of types {types}: "
+                'pass payload={"action": <type>}'
+            )
+        if self.event in ("push", "pull_request") and not _ref_filtered_in(spec, self.ref):
+            raise WorkflowError(f"the workflow's {self.event} filters leave out {self.ref}")
+
     def typed_inputs(self, given: dict[str, Any]) -> dict[str, Any]:
         """workflow_dispatch inputs as the inputs context has them: defaults filled in,
         booleans and numbers typed; unknown or missing required inputs refused."""
@@ -466,8 +510,6 @@ class _Run:
             if given:
                 raise WorkflowError(f"inputs are for workflow_dispatch, not for {self.event}")
             return {}
-        if "workflow_dispatch" not in self.triggers:
-            raise WorkflowError("the workflow has no workflow_dispatch trigger")
         declared = (self.triggers["workflow_dispatch"] or {}).get("inputs") or {}
         unknown = set(given) - set(declared)
         if unknown:

@@ -601,3 +601,43 @@ jobs:
         run_workflow(origin, WORKFLOW, event="push", tmp=tmp_path)
     with pytest.raises(WorkflowError, match="has no job 'nope'"):
         run_job(origin, WORKFLOW, "nope", event="push", tmp=tmp_path)
+    with pytest.raises(WorkflowError, match="does not run on schedule, only on: push"):
+        run_job(origin, WORKFLOW, "job", event="schedule", tmp=tmp_path)
+
+
+def test_push_filters_and_dispatch_types_decide_whether_the_workflow_runs(tmp_path):
+    origin = origin_with(
+        tmp_path,
+        """
+on:
+  push:
+    tags: ["v*"]
+  repository_dispatch:
+    types: [drift-detected]
+jobs:
+  job:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v7
+      - run: echo "on ${{ github.ref_name }} ${{ github.event.action }}" && git status
+""",
+    )
+    work = origin.clone(tmp_path / "clone")
+    subprocess.run(["git", "-C", str(work), "tag", "v1.0.0"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "v1.0.0"], check=True)
+    job = run_job(origin, WORKFLOW, "job", event="push", ref="refs/tags/v1.0.0", tmp=tmp_path)
+    assert "on v1.0.0" in job.check().steps[1].output
+    assert "HEAD detached at" in job.steps[1].output
+    with pytest.raises(WorkflowError, match="push filters leave out refs/heads/main"):
+        run_job(origin, WORKFLOW, "job", event="push", tmp=tmp_path)
+    dispatched = run_job(
+        origin,
+        WORKFLOW,
+        "job",
+        event="repository_dispatch",
+        payload={"action": "drift-detected"},
+        tmp=tmp_path,
+    )
+    assert "on main drift-detected" in dispatched.check().steps[1].output
+    with pytest.raises(WorkflowError, match="repository_dispatch of types"):
+        run_job(origin, WORKFLOW, "job", event="repository_dispatch", tmp=tmp_path)
