@@ -215,11 +215,12 @@ class JobResult:
     def report(self) -> str:
         lines = [f"job {self.id}: {self.result}" + (f" ({self.message})" if self.message else "")]
         for step in self.steps:
-            lines.append(
-                f"  {step.conclusion:>8}  {step.name}" + (f": {step.error}" if step.error else "")
-            )
+            state = "unsupported" if step.unsupported else step.conclusion
+            error = f": {step.error}" if step.error else ""
+            lines.append(f"  {state:>11}  {step.name}{error}")
             if step.outcome == "failure":
-                lines.append("\n".join("      " + line for line in step.output.splitlines()[-40:]))
+                tail = step.output.splitlines()[-40:]
+                lines.extend(" " * 15 + line for line in tail)
         return "\n".join(lines)
 
 
@@ -352,7 +353,14 @@ def run_workflow(
             )
             continue
         results[job_id] = run.run_job(job_id, job, needs)
-    return WorkflowResult(results, run.run_id, run.sha, run.ref)
+    result = WorkflowResult(results, run.run_id, run.sha, run.ref)
+    if api is not None:
+        waiting = result.result == "waiting"
+        api.runs[run.run_id].update(
+            status="waiting" if waiting else "completed",
+            conclusion=None if waiting else result.result,
+        )
+    return result
 
 
 def _ref_filtered_in(spec: dict[str, Any], ref: str) -> bool:

@@ -79,6 +79,7 @@ def condition(value: Any, contexts: Mapping[str, Any], status: str) -> bool:
     text = str(value).strip().lower() if isinstance(value, bool) else str(value).strip()
     if text.startswith("${{") and text.endswith("}}"):
         text = text[3:-2].strip()
+    _Parser(text).parse()  # a syntax error names the condition as written
     if not STATUS_CALL.search(text):
         text = f"success() && ({text})"
     return truthy(evaluate(text, contexts, status))

@@ -9,10 +9,12 @@
 A threaded HTTP server on 127.0.0.1 (a free port) whose state is plain Python the test
 reads and changes directly. It answers, with GitHub's documented field names:
 
+- GET  /repos/{owner}/{repo}: the repository (full_name, default_branch, private).
 - GET  /repos/{owner}/{repo}/environments and .../environments/{name}: the environment
   with `protection_rules` (type `required_reviewers` with `reviewers: [{type, reviewer:
   {login}}]` and `prevent_self_review`; type `wait_timer`); 404 for an unknown one.
-- GET  .../actions/runs/{run_id}: the run (event, head_sha, actor, triggering_actor).
+- GET  .../actions/runs/{run_id}: the run (event, head_sha, actor, triggering_actor,
+  status and conclusion once run_workflow has finished it).
 - GET  .../actions/runs/{run_id}/approvals: the review history of the run, a list of
   `{state, comment, environments: [{id, name, ...}], user: {login}}`.
 - POST/GET .../issues, GET/PATCH .../issues/{number}, POST/GET .../issues/{number}/comments.
@@ -54,6 +56,8 @@ class Request:
 class FakeGitHub:
     repository: str = "octo-org/project"
     token: str = "ghs_fake-github-token"
+    default_branch: str = "main"
+    private: bool = True
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     approvals: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -217,12 +221,26 @@ class FakeGitHub:
         if not match or f"{match[1]}/{match[2]}".lower() != self.repository.lower():
             return 404, _not_found()
         rest = match[3] or ""
+        if rest == "":
+            return 200, self._repository()
         with self._lock:
             for route_method, pattern, handler in ROUTES:
                 found = re.fullmatch(pattern, rest)
                 if found and route_method == method:
                     return handler(self, query, body, *found.groups())
         return 404, _not_found()
+
+    def _repository(self) -> dict[str, Any]:
+        owner, name = self.repository.split("/", 1)
+        return {
+            "id": 1,
+            "name": name,
+            "full_name": self.repository,
+            "owner": _user(owner),
+            "private": self.private,
+            "default_branch": self.default_branch,
+            "html_url": f"https://github.com/{self.repository}",
+        }
 
     def _environments(self, query: dict, body: Any) -> tuple[int, Any]:
         environments = list(self.environments.values())

@@ -470,6 +470,7 @@ def test_fake_api_answers_environments_approvals_issues_and_dispatches(tmp_path)
         assert approvals[0]["user"]["login"] == "alice"
         assert approvals[0]["environments"][0]["name"] == "production"
         assert call("GET", "/repos/octo-org/demo/actions/runs/5")[1]["actor"]["login"] == "bob"
+        assert call("GET", "/repos/octo-org/demo")[1]["default_branch"] == "main"
 
         status, issue = call("POST", "/repos/octo-org/demo/issues", {"title": "T", "body": "B"})
         assert status == 201 and issue["number"] == 1 and issue["state"] == "open"
@@ -575,6 +576,7 @@ jobs:
             origin, WORKFLOW, event="push", tmp=tmp_path, api=api, resume=waiting
         ).check()
         assert resumed["build"] is waiting["build"] and resumed.run_id == 1
+        assert api.runs[1]["status"] == "completed" and api.runs[1]["conclusion"] == "success"
         assert "promoted" in resumed["promote"].steps[0].output
         api.add_run(2, actor="alice")
         api.approve(2, "bob", state="rejected")
