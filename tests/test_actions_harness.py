@@ -15,6 +15,7 @@ import pytest
 from harness.actions import ActionCall, Origin, WorkflowError, make_origin, run_job, run_workflow
 from harness.expressions import ExpressionError, evaluate
 from harness.github_api import FakeGitHub
+from harness.matrix import pythons
 
 WORKFLOW = ".github/workflows/test.yml"
 
@@ -643,3 +644,75 @@ jobs:
     assert "on main drift-detected" in dispatched.check().steps[1].output
     with pytest.raises(WorkflowError, match="repository_dispatch of types"):
         run_job(origin, WORKFLOW, "job", event="repository_dispatch", tmp=tmp_path)
+
+
+def test_artifacts_pass_between_jobs_and_shells_run_their_scripts(tmp_path):
+    origin = origin_with(
+        tmp_path,
+        """
+on: push
+jobs:
+  make:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          mkdir -p reports && echo '{"drifted": true}' > reports/drift.json
+      - uses: actions/upload-artifact@v7
+        with:
+          name: drift-report
+          path: reports/drift.*
+      - uses: actions/upload-artifact@v7
+        with:
+          name: nothing
+          path: missing/*
+          if-no-files-found: error
+        continue-on-error: true
+  use:
+    needs: make
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/download-artifact@v7
+        with:
+          name: drift-report
+      - name: Python
+        shell: python
+        run: |
+          import json
+          print("drifted", json.load(open("drift.json"))["drifted"])
+      - name: Custom
+        shell: bash --noprofile --norc {0} extra
+        run: echo "custom $0"
+""",
+    )
+    result = run_workflow(origin, WORKFLOW, event="push", tmp=tmp_path).check()
+    assert "No files were found" in result["make"].steps[2].error
+    assert "drifted True" in result["use"].step("Python").output
+    assert "custom " in result["use"].step("Custom").output
+
+
+def test_setup_uv_and_setup_python_put_the_machines_tools_on_path(tmp_path):
+    version, interpreter = next(iter(pythons().items()))
+    origin = origin_with(
+        tmp_path,
+        f"""
+on: push
+jobs:
+  job:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: astral-sh/setup-uv@v7
+        with:
+          python-version: "{version}"
+      - uses: actions/setup-python@v6
+        id: python
+        with:
+          python-version: "{version}"
+      - run: |
+          uv --version && test "$UV_PYTHON" = {version}
+          python --version
+          echo "path ${{{{ steps.python.outputs.python-path }}}}"
+""",
+    )
+    job = run_job(origin, WORKFLOW, "job", event="push", tmp=tmp_path).check()
+    assert f"Python {version}." in job.steps[2].output
+    assert f"path {interpreter}" in job.steps[2].output
