@@ -9,6 +9,8 @@ GITHUB_TOKEN (like gh, it refuses to run without one) and supports:
     gh issue edit N --repo R [--title T] [--body B] [--add-label L] [--remove-label L]
     gh issue comment N --repo R (--body B | --body-file F)
     gh issue close N --repo R
+    gh pr create --title T (--body B | --body-file F) --head BRANCH [--base BRANCH]
+    gh pr edit (N | BRANCH) [--title T] [--body B | --body-file F]
     gh api <path> [-X METHOD] [-f k=v] [-F k=typed] [-H header] [--jq E]
 
 The repository is --repo, else GH_REPO, else GITHUB_REPOSITORY. `--jq` runs the jq on
@@ -42,6 +44,8 @@ def main(argv: list[str]) -> int:
             return api_command(argv[1:], token)
         if argv[:1] == ["issue"] and len(argv) > 1:
             return issue_command(argv[1], argv[2:], token)
+        if argv[:1] == ["pr"] and len(argv) > 1:
+            return pr_command(argv[1], argv[2:], token)
         raise GhError(f"fake gh (harness/fake_gh.py): `gh {' '.join(argv[:2])}` is not supported")
     except GhError as error:
         print(error, file=sys.stderr)
@@ -89,7 +93,9 @@ def request(method: str, path: str, token: str, body: Any = None) -> Any:
         ) as response:
             raw = response.read()
     except urllib.error.HTTPError as error:
-        message = json.loads(error.read() or b"{}").get("message", "")
+        answer = json.loads(error.read() or b"{}")
+        details = [item["message"] for item in answer.get("errors", []) if "message" in item]
+        message = "; ".join([answer.get("message", ""), *details])
         raise GhError(f"gh: {message} (HTTP {error.code})") from None
     return json.loads(raw) if raw else None
 
@@ -122,6 +128,10 @@ ISSUE_FLAGS = {
     "-l": "--label",
     "--label": "--label",
     "--add-label": "--add-label",
+    "-H": "--head",
+    "--head": "--head",
+    "-B": "--base",
+    "--base": "--base",
     "--remove-label": "--remove-label",
     "-s": "--state",
     "--state": "--state",
@@ -185,6 +195,35 @@ def issue_command(action: str, args: list[str], token: str) -> int:
         print(request("PATCH", path, token, change)["html_url"])
         return 0
     raise GhError(f"fake gh: `gh issue {action}` with {args} is not supported")
+
+
+def pr_command(action: str, args: list[str], token: str) -> int:
+    options, positional = parse(args, ISSUE_FLAGS)
+    repo = repository(options)
+    body = body_of(options)
+    if action == "create":
+        title = (options.get("--title") or [""])[-1]
+        head = (options.get("--head") or [""])[-1]
+        if not title or body is None or not head:
+            raise GhError("fake gh: `gh pr create` needs --title, --body (or --body-file), --head")
+        base = (options.get("--base") or [""])[-1]
+        base = base or request("GET", f"repos/{repo}", token)["default_branch"]
+        payload = {"title": title, "body": body, "head": head, "base": base}
+        print(request("POST", f"repos/{repo}/pulls", token, payload)["html_url"])
+        return 0
+    if action == "edit" and len(positional) == 1:
+        pulls = request("GET", f"repos/{repo}/pulls?state=open", token)
+        wanted = positional[0].lstrip("#")
+        found = [pull for pull in pulls if wanted in (str(pull["number"]), pull["head"]["ref"])]
+        if not found:
+            raise GhError(f'no pull requests found for branch "{wanted}"')
+        change: dict[str, Any] = {"title": options["--title"][-1]} if "--title" in options else {}
+        if body is not None:
+            change["body"] = body
+        number = found[0]["number"]
+        print(request("PATCH", f"repos/{repo}/pulls/{number}", token, change)["html_url"])
+        return 0
+    raise GhError(f"fake gh: `gh pr {action}` with {args} is not supported")
 
 
 API_FLAGS = {

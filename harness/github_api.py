@@ -18,6 +18,8 @@ reads and changes directly. It answers, with GitHub's documented field names:
 - GET  .../actions/runs/{run_id}/approvals: the review history of the run, a list of
   `{state, comment, environments: [{id, name, ...}], user: {login}}`.
 - POST/GET .../issues, GET/PATCH .../issues/{number}, POST/GET .../issues/{number}/comments.
+- POST/GET .../pulls, PATCH .../pulls/{number} (title, body, head, base; one pull
+  request open per head branch, as GitHub allows).
 - POST .../dispatches (recorded in `dispatches`; 204).
 
 Every request is recorded in `requests` (method, path, query, body, authorization);
@@ -63,6 +65,7 @@ class FakeGitHub:
     approvals: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
+    pulls: list[dict[str, Any]] = field(default_factory=list)
     dispatches: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     url: str = ""
@@ -271,7 +274,7 @@ class FakeGitHub:
     def _create_issue(self, query: dict, body: Any) -> tuple[int, Any]:
         if not isinstance(body, dict) or not body.get("title"):
             return 422, {"message": "Validation Failed", "errors": [{"field": "title"}]}
-        number = len(self.issues) + 1
+        number = len(self.issues) + len(self.pulls) + 1
         issue = {
             "id": next(self._ids),
             "node_id": f"I_{number}",
@@ -339,6 +342,53 @@ class FakeGitHub:
         issue["comments"] += 1
         return 201, comment
 
+    def _create_pull(self, query: dict, body: Any) -> tuple[int, Any]:
+        body = body if isinstance(body, dict) else {}
+        missing = [key for key in ("title", "head", "base") if not body.get(key)]
+        if missing:
+            return 422, {"message": "Validation Failed", "errors": [{"field": missing[0]}]}
+        if any(
+            pull["head"]["ref"] == body["head"] and pull["state"] == "open" for pull in self.pulls
+        ):
+            message = f"A pull request already exists for {self.repository}:{body['head']}."
+            return 422, {"message": "Validation Failed", "errors": [{"message": message}]}
+        number = len(self.issues) + len(self.pulls) + 1
+        pull = {
+            "id": next(self._ids),
+            "number": number,
+            "title": body["title"],
+            "body": body.get("body"),
+            "state": "open",
+            "head": {"ref": body["head"]},
+            "base": {"ref": body["base"]},
+            "user": BOT,
+            "html_url": f"https://github.com/{self.repository}/pull/{number}",
+            "created_at": _now(),
+            "updated_at": _now(),
+        }
+        self.pulls.append(pull)
+        return 201, pull
+
+    def _list_pulls(self, query: dict, body: Any) -> tuple[int, Any]:
+        state = query.get("state", "open")
+        head = query.get("head", "").split(":")[-1]
+        found = [
+            pull
+            for pull in self.pulls
+            if state in ("all", pull["state"]) and head in ("", pull["head"]["ref"])
+        ]
+        return 200, sorted(found, key=lambda pull: -pull["number"])
+
+    def _update_pull(self, query: dict, body: Any, number: str) -> tuple[int, Any]:
+        found = [pull for pull in self.pulls if pull["number"] == int(number)]
+        if not found:
+            return 404, _not_found()
+        for key in ("title", "body", "state"):
+            if key in body:
+                found[0][key] = body[key]
+        found[0]["updated_at"] = _now()
+        return 200, found[0]
+
     def _comments(self, query: dict, body: Any, number: str) -> tuple[int, Any]:
         found = [comment for comment in self.comments if comment["issue_number"] == int(number)]
         return 200, found
@@ -356,6 +406,9 @@ ROUTES = (
     ("PATCH", r"/issues/(\d+)", FakeGitHub._update_issue),
     ("POST", r"/issues/(\d+)/comments", FakeGitHub._comment),
     ("GET", r"/issues/(\d+)/comments", FakeGitHub._comments),
+    ("POST", r"/pulls", FakeGitHub._create_pull),
+    ("GET", r"/pulls", FakeGitHub._list_pulls),
+    ("PATCH", r"/pulls/(\d+)", FakeGitHub._update_pull),
 )
 
 

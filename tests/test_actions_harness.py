@@ -715,3 +715,30 @@ jobs:
     job = run_job(origin, WORKFLOW, "job", event="push", tmp=tmp_path).check()
     assert f"Python {version}." in job.steps[2].output
     assert f"path {interpreter}" in job.steps[2].output
+
+
+def test_fake_gh_opens_a_pull_request_once_per_branch_and_edits_it(tmp_path):
+    origin = origin_with(
+        tmp_path,
+        """
+on: workflow_dispatch
+jobs:
+  job:
+    runs-on: ubuntu-latest
+    env:
+      GH_TOKEN: ${{ github.token }}
+    steps:
+      - run: |
+          echo "First body" > "$RUNNER_TEMP/body.md"
+          gh pr create --title "Release 2" --body-file "$RUNNER_TEMP/body.md" --head update/2
+          echo "Second body" > "$RUNNER_TEMP/body.md"
+          if gh pr create --title "Again" --body x --head update/2; then exit 1; fi
+          gh pr edit update/2 --body-file "$RUNNER_TEMP/body.md"
+""",
+    )
+    with FakeGitHub("octo-org/demo") as api:
+        job = run_job(origin, WORKFLOW, "job", event="workflow_dispatch", tmp=tmp_path, api=api)
+    assert "A pull request already exists for octo-org/demo:update/2" in job.check().log
+    (pull,) = api.pulls
+    assert (pull["title"], pull["body"]) == ("Release 2", "Second body\n")
+    assert (pull["head"]["ref"], pull["base"]["ref"]) == ("update/2", "main")
