@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import yaml
 
@@ -59,3 +60,34 @@ class TemplateUpdatesChecks:
         assert update.summary == "Already at the newest release.\n"
         assert update.step("Open a pull request").outcome == "skipped"
         assert origin.sha() == before and api.requests == []
+
+    @once_per_level
+    def test_a_new_release_opens_a_pull_request_as_github_runs_it(
+        self, project, template, tmp_path
+    ):
+        """A template release with a new line in README.md: the workflow, run as GitHub runs
+        it, pushes the update to its own branch and opens a pull request without conflicts."""
+        release = tmp_path / "template"
+        subprocess.run(["git", "clone", "--quiet", str(template), str(release)], check=True)
+        readme = release / "template" / "README.md.jinja"
+        readme.write_text(readme.read_text() + "\nA line of the new release.\n")
+        for command in (["commit", "--quiet", "-am", "Release 100"], ["tag", "100.0.0"]):
+            subprocess.run(["git", "-C", str(release), *command], check=True)
+        origin = make_origin(project, tmp_path / "origin.git")
+        work = origin.clone(tmp_path / "work")
+        answers = work / ".copier-answers.yml"
+        answers.write_text(answers.read_text().replace(str(template), str(release)))
+        for command in (["commit", "--quiet", "-am", "Follow the release"], ["push", "--quiet"]):
+            subprocess.run(["git", "-C", str(work), *command], check=True)
+        workflow = ".github/workflows/template-update.yml"
+        with FakeGitHub(origin.repository) as api:
+            run_workflow(origin, workflow, event="workflow_dispatch", tmp=tmp_path, api=api).check()
+        (pull,) = api.pulls
+        assert pull["title"] == "Template release 100.0.0"
+        assert pull["head"]["ref"] == "template-update/100.0.0" and pull["base"]["ref"] == "main"
+        assert "No conflicts: every change merged cleanly." in pull["body"]
+        updated = origin.show("README.md", "template-update/100.0.0")
+        assert updated.endswith("A line of the new release.\n")
+        assert origin.subjects("template-update/100.0.0")[0] == (
+            "Update to the template's release 100.0.0"
+        )
