@@ -10,6 +10,9 @@ Given a Project rather than an Origin, a run makes an origin of its own for that
 only; to keep pushes across runs, make the origin once with `make_origin`.
 
 What is faithful to GitHub:
+- The workflow file is read at the event's commit, and runs only for an event its `on:`
+  accepts (another event, a push its branches/tags filters leave out, or a
+  repository_dispatch of another type is refused with a WorkflowError).
 - Each job runs in an empty workspace of its own; `actions/checkout` makes it a fresh
   clone of the origin, a bare repository the test owns (`make_origin`), so a `git push`
   from a job lands in the origin and the next job (or the test) sees it. Checkout takes
@@ -37,7 +40,8 @@ What is faithful to GitHub:
   sees the results of all the jobs before it; `needs.<job>.outputs/result`.
 - A job with `environment:` whose environment has required reviewers in the fake API
   runs only once `api.approve(run_id, ...)` recorded an approval for that run (result
-  `waiting` otherwise, `failure` when rejected).
+  `waiting` otherwise, `failure` when rejected); `run_workflow(..., resume=result)`
+  then continues the waiting run with its commit and finished jobs.
 
 What is not:
 - `uses:` steps run local stand-ins (harness/stand_ins.py: checkout, setup-uv,
@@ -45,7 +49,8 @@ What is not:
   not the actions' code; an action without one is skipped and listed in
   `JobResult.unsupported`. No containers, services, matrices, reusable workflows,
   composite or Docker actions, caches; `runs-on`, `permissions`, `concurrency` and
-  secret masking are ignored. Jobs run one after another, never in parallel.
+  secret masking are ignored; `paths` filters are not applied. Jobs run one after
+  another, never in parallel.
 - `gh` is a fake (harness/fake_gh.py) talking to the fake API (harness/github_api.py)
   through GITHUB_API_URL, put on PATH only when `api=` is given.
 """
