@@ -1,9 +1,11 @@
 """`mlops-ladder adopt`: put an existing repository on the ladder.
 
 It renders the level with copier into a scratch folder, copies in every file the
-repository does not have, lists the files it has (with what the template's version would
-add, for the team to merge by hand), writes the answers file so that `copier update`
-climbs later, and ends with doctor's report. Nothing the team has is changed; a dirty
+repository does not have, merges into the team's `pyproject.toml` and `Makefile` what can
+be added without changing anything of theirs (dependencies, targets: see merge.py), lists
+every file it kept with the lines the template's version still has (for the team to merge
+by hand), and writes the answers file, with those files as `kept_files`, so that `copier
+update` climbs later without touching them. It ends with doctor's report. A dirty
 repository is refused, as copier refuses one.
 """
 
@@ -15,14 +17,16 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 
 from mlops_ladder import doctor
 from mlops_ladder._ladder import TEMPLATE_ROOT, ladder
+from mlops_ladder.merge import MERGEABLE, merge
 from mlops_ladder.render import print_table
 
 ANSWERS = ".copier-answers.yml"
@@ -34,6 +38,7 @@ class Kept:
 
     path: str
     adds: list[str]  # the lines the template's version has and the repository's lacks
+    merged: list[str] = field(default_factory=list)  # what adopt added to it, in words
 
 
 def git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -131,26 +136,69 @@ def additions(ours: Path, theirs: Path) -> list[str]:
 def adopt(
     path: Path, level: int, source: str, data: dict[str, Any]
 ) -> tuple[list[str], list[Kept]]:
-    """Copy in the level's files the repository lacks; return them and the ones it kept."""
+    """Copy in the level's files the repository lacks, merge what can be added into the
+    ones it has, and record those in the answers file; return the added and the kept."""
     added, kept = [], []
     with tempfile.TemporaryDirectory(prefix="mlops-ladder-adopt-") as scratch:
         rendered = Path(scratch) / "project"
-        try:
-            render(source, level, data, rendered)
-        except Exception as error:  # copier's refusals: bad answers, an unreachable source
-            raise doctor.UnusableInput(
-                f"copier could not render level {level} from {source}: {error}; give answers "
-                "with --data NAME=VALUE (e.g. --data project_name='Churn Model')"
-            ) from None
+        render_or_refuse(source, level, data, rendered)
+        # The files the team has that a higher level renders stay theirs too: a climb
+        # must not meet them as conflicts.
+        top = max(ladder.BUILT_LEVELS)
+        higher = Path(scratch) / "top"
+        if level < top:
+            render_or_refuse(source, top, data, higher)
+        later = set(rendered_files(higher)) if level < top else set()
+        ours = {name for name in later if (path / name).exists() or (path / name).is_symlink()}
         for name in rendered_files(rendered):
+            if name == ANSWERS:
+                continue
             target = path / name
             if target.exists() or target.is_symlink():
-                kept.append(Kept(name, additions(target, rendered / name)))
+                ours.add(name)
+                kept.append(keep(target, rendered / name, name))
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(rendered / name, target)
             added.append(name)
+        write_answers(rendered / ANSWERS, path / ANSWERS, sorted(ours))
+        added.append(ANSWERS)
     return added, kept
+
+
+def render_or_refuse(source: str, level: int, data: dict[str, Any], into: Path) -> None:
+    try:
+        render(source, level, data, into)
+    except Exception as error:  # copier's refusals: bad answers, an unreachable source
+        raise doctor.UnusableInput(
+            f"copier could not render level {level} from {source}: {error}; give answers "
+            "with --data NAME=VALUE (e.g. --data project_name='Churn Model')"
+        ) from None
+
+
+def keep(target: Path, template: Path, name: str) -> Kept:
+    """Keep the team's file, with what can be added merged in (pyproject.toml, Makefile)."""
+    merged: list[str] = []
+    if name in MERGEABLE and not target.is_symlink():
+        try:
+            ours = target.read_text(encoding="utf-8")
+            result = merge(name, ours, template.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, OSError):
+            result = None
+        if result and result.added:
+            target.write_text(result.text, encoding="utf-8")
+            merged = result.added
+    return Kept(name, additions(target, template), merged)
+
+
+def write_answers(rendered: Path, answers: Path, kept_files: list[str]) -> None:
+    """copier's answers file, with the files the team keeps (copier.yml excludes them)."""
+    header, _, _ = rendered.read_text(encoding="utf-8").partition("\n")
+    recorded = yaml.safe_load(rendered.read_text(encoding="utf-8"))
+    if kept_files:
+        recorded["kept_files"] = kept_files
+    body = yaml.safe_dump(recorded, default_flow_style=False, sort_keys=True, allow_unicode=True)
+    answers.write_text(f"{header}\n{body}", encoding="utf-8")
 
 
 def run(args: argparse.Namespace, out: Console) -> int:
@@ -162,10 +210,19 @@ def run(args: argparse.Namespace, out: Console) -> int:
     added, kept = adopt(path, level, source, data)
     out.print(f"[bold]Adopted level {level} ({ladder.LEVELS[level]}) in {path}[/bold]")
     out.print(f"Added {len(added)} files, among them {ANSWERS} for `copier update`.")
+    merged = [item for item in kept if item.merged]
+    if merged:
+        out.print(
+            f"Merged into {len(merged)} files of yours what the level adds to them (nothing "
+            "of yours changed or removed):"
+        )
+        for item in merged:
+            out.print(f"  {item.path}: {', '.join(item.merged)}", highlight=False)
     if kept:
         out.print(
-            f"Kept {len(kept)} files of yours; the template's version of each would add "
-            "these lines (merge what you need by hand):"
+            f"Kept {len(kept)} files of yours (copier update leaves them to you, as "
+            f"kept_files in {ANSWERS}); the template's version of each still has these "
+            "lines (merge what you need by hand):"
         )
         for item in kept:
             out.print(f"  {item.path}: {len(item.adds)} lines", highlight=False)
