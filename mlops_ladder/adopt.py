@@ -217,7 +217,7 @@ def run(args: argparse.Namespace, out: Console) -> int:
             "of yours changed or removed):"
         )
         for item in merged:
-            out.print(f"  {item.path}: {', '.join(item.merged)}", highlight=False)
+            out.print(f"  {item.path}: {'; '.join(item.merged)}", highlight=False)
     if kept:
         out.print(
             f"Kept {len(kept)} files of yours (copier update leaves them to you, as "

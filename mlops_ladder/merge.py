@@ -26,7 +26,7 @@ class Merged:
     """A file of the team's with the template's additions, and what they were."""
 
     text: str
-    added: list[str] = field(default_factory=list)  # e.g. "dependency mlflow>=3.17,<4"
+    added: list[str] = field(default_factory=list)  # e.g. "dependencies mlflow>=3.17,<4"
 
 
 def merge(name: str, ours: str, template: str) -> Merged:
@@ -93,7 +93,7 @@ def merge_pyproject(ours: str, template: str) -> Merged:
             _append(project["dependencies"], wanted)
         else:
             project["dependencies"] = _fresh_array(wanted)
-        added += [f"dependency {item}" for item in wanted]
+        added.append("dependencies " + ", ".join(wanted))
         named |= {_name(item) for item in wanted}
 
     for group, items in theirs.get("dependency-groups", {}).items():
@@ -106,7 +106,7 @@ def merge_pyproject(ours: str, template: str) -> Merged:
             _append(groups[group], wanted)
         else:
             groups[group] = _fresh_array(wanted)
-        added += [f"dependency {item} (group {group})" for item in wanted]
+        added.append(f"dependency group {group}: " + ", ".join(wanted))
         named |= {_name(item) for item in wanted}
 
     scripts = theirs.get("project", {}).get("scripts", {})
@@ -120,7 +120,7 @@ def merge_pyproject(ours: str, template: str) -> Merged:
             project["scripts"].add(tomlkit.nl())
         else:
             project["scripts"].update(wanted_scripts)
-        added += [f"script {name} = {target}" for name, target in wanted_scripts.items()]
+        added.append("scripts " + ", ".join(wanted_scripts))
     return Merged(tomlkit.dumps(document), added) if added else Merged(ours)
 
 
@@ -245,6 +245,7 @@ def merge_makefile(ours: str, template: str) -> Merged:
             lines.append("")
         lines += block.lines
         previous = block.kind
-    added = [f"target {name}" for name in new_targets]
-    added += [f"variable {name}" for name in new_variables]
+    added = ["targets " + ", ".join(new_targets)]
+    if new_variables:
+        added.append("variables " + ", ".join(new_variables))
     return Merged(ours.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", added)
