@@ -45,7 +45,8 @@ def git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True)
 
 
-def check_repository(path: Path) -> None:
+def check_repository(path: Path) -> dict[str, Any] | None:
+    """Refuse what adopt cannot work on; return the answers of a repository it adopted."""
     if not path.is_dir():
         raise doctor.UnusableInput(f"{path} is not a folder; give the path of a git repository")
     top = git(path, "rev-parse", "--show-toplevel")
@@ -60,11 +61,18 @@ def check_repository(path: Path) -> None:
             f"{path} has uncommitted changes; commit or stash them first (copier refuses a "
             "dirty repository too):\n" + dirty
         )
-    if (path / ANSWERS).exists():
+    if not (path / ANSWERS).exists():
+        return None
+    try:
+        recorded = yaml.safe_load((path / ANSWERS).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise doctor.UnusableInput(f"{path / ANSWERS} is not valid YAML ({error})") from None
+    if not isinstance(recorded, dict) or not recorded.get("kept_files"):
         raise doctor.UnusableInput(
             f"{path} already has {ANSWERS}: it is on a template already; move up a level "
             "with `copier update --trust --defaults --data mlops_level=N`"
         )
+    return recorded
 
 
 def template_source(given: str | None) -> str:
@@ -100,7 +108,9 @@ def parse_data(pairs: list[str]) -> dict[str, Any]:
     return data
 
 
-def render(source: str, level: int, data: dict[str, Any], into: Path) -> None:
+def render(
+    source: str, level: int, data: dict[str, Any], into: Path, vcs_ref: str = "HEAD"
+) -> None:
     from copier import run_copy
 
     run_copy(
@@ -110,7 +120,7 @@ def render(source: str, level: int, data: dict[str, Any], into: Path) -> None:
         defaults=True,
         unsafe=True,
         quiet=True,
-        vcs_ref="HEAD",
+        vcs_ref=vcs_ref,
     )
 
 
@@ -166,9 +176,11 @@ def adopt(
     return added, kept
 
 
-def render_or_refuse(source: str, level: int, data: dict[str, Any], into: Path) -> None:
+def render_or_refuse(
+    source: str, level: int, data: dict[str, Any], into: Path, vcs_ref: str = "HEAD"
+) -> None:
     try:
-        render(source, level, data, into)
+        render(source, level, data, into, vcs_ref)
     except Exception as error:  # copier's refusals: bad answers, an unreachable source
         raise doctor.UnusableInput(
             f"copier could not render level {level} from {source}: {error}; give answers "
@@ -191,6 +203,22 @@ def keep(target: Path, template: Path, name: str) -> Kept:
     return Kept(name, additions(target, template), merged)
 
 
+def merge_again(path: Path, recorded: dict[str, Any]) -> tuple[int, list[Kept]]:
+    """After a climb: merge what the recorded level adds into the files the team kept."""
+    level = int(recorded["mlops_level"])
+    data = {k: v for k, v in recorded.items() if not k.startswith("_") and k != "kept_files"}
+    source, ref = str(recorded["_src_path"]), str(recorded.get("_commit") or "HEAD")
+    with tempfile.TemporaryDirectory(prefix="mlops-ladder-adopt-") as scratch:
+        rendered = Path(scratch) / "project"
+        render_or_refuse(source, level, data, rendered, ref)
+        kept = [
+            keep(path / name, rendered / name, name)
+            for name in recorded["kept_files"]
+            if (rendered / name).is_file() and (path / name).is_file()
+        ]
+    return level, kept
+
+
 def write_answers(rendered: Path, answers: Path, kept_files: list[str]) -> None:
     """copier's answers file, with the files the team keeps (copier.yml excludes them)."""
     header, _, _ = rendered.read_text(encoding="utf-8").partition("\n")
@@ -203,13 +231,39 @@ def write_answers(rendered: Path, answers: Path, kept_files: list[str]) -> None:
 
 def run(args: argparse.Namespace, out: Console) -> int:
     path = args.path
-    check_repository(path)
+    recorded = check_repository(path)
+    if recorded is not None:
+        if args.level and args.level != int(recorded["mlops_level"]):
+            raise doctor.UnusableInput(
+                f"{path} is at level {recorded['mlops_level']} already; move up a level with "
+                f"`copier update --trust --defaults --data mlops_level={args.level}`, then run "
+                "adopt again to merge what it adds into the files you kept"
+            )
+        level, kept = merge_again(path, recorded)
+        out.print(f"[bold]Level {level} ({ladder.LEVELS[level]}) in {path}[/bold]")
+        if not any(item.merged for item in kept):
+            out.print("Nothing to merge: the files you kept name what the level adds to them.")
+        print_kept(kept, out)
+        print_table(doctor.examine(path), out)
+        return doctor.OK
     source = template_source(args.template)
     data = {"project_name": project_name(path), **parse_data(args.data)}
     level = args.level or default_level(path)
     added, kept = adopt(path, level, source, data)
     out.print(f"[bold]Adopted level {level} ({ladder.LEVELS[level]}) in {path}[/bold]")
     out.print(f"Added {len(added)} files, among them {ANSWERS} for `copier update`.")
+    print_kept(kept, out)
+    if level + 1 in ladder.BUILT_LEVELS:
+        out.print(
+            "Commit the changes, then climb with: copier update --trust --defaults "
+            f"--data mlops_level={level + 1}, and run adopt again to merge what the level "
+            "adds into the files you kept"
+        )
+    print_table(doctor.examine(path), out)
+    return doctor.OK
+
+
+def print_kept(kept: list[Kept], out: Console) -> None:
     merged = [item for item in kept if item.merged]
     if merged:
         out.print(
@@ -224,17 +278,9 @@ def run(args: argparse.Namespace, out: Console) -> int:
             f"kept_files in {ANSWERS}); the template's version of each still has these "
             "lines (merge what you need by hand):"
         )
-        for item in kept:
-            out.print(f"  {item.path}: {len(item.adds)} lines", highlight=False)
-            for line in item.adds[:8]:
-                out.print(f"    + {line}", markup=False, highlight=False)
-            if len(item.adds) > 8:
-                out.print(f"    ... and {len(item.adds) - 8} more", highlight=False)
-    out.print(
-        "Commit the new files, then climb with: copier update --trust --defaults "
-        f"--data mlops_level={level + 1}"
-        if level + 1 in ladder.LEVELS
-        else ""
-    )
-    print_table(doctor.examine(path), out)
-    return doctor.OK
+    for item in kept:
+        out.print(f"  {item.path}: {len(item.adds)} lines", highlight=False)
+        for line in item.adds[:8]:
+            out.print(f"    + {line}", markup=False, highlight=False)
+        if len(item.adds) > 8:
+            out.print(f"    ... and {len(item.adds) - 8} more", highlight=False)
