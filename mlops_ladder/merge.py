@@ -231,8 +231,8 @@ def merge_makefile(ours: str, template: str) -> Merged:
             kept.append(block)
     new_variables = [name for block in kept if block.kind == "variable" for name in block.names]
     lines = [
-        "# Added by `mlops-ladder adopt`: the ladder's jobs this Makefile lacked, and the",
-        "# variables they use.",
+        "# Added by `mlops-ladder adopt`: the ladder's jobs this Makefile lacked"
+        + (", and the variables they use." if new_variables else ".")
     ]
     previous = "variable"
     for block in kept:

@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomlkit
 import yaml
 
 from harness.project import project_env, render, uv
 from mlops_ladder import cli
 from mlops_ladder.doctor import OK, UNUSABLE, examine
+from mlops_ladder.merge import merge
 from tests.test_doctor import FOREIGN
 
 # --- make doctor in a generated project ----------------------------------------------------
@@ -186,6 +188,26 @@ def test_adopt_a_foreign_repository_then_climb(
     assert {path: (repo / path).read_bytes() for path in theirs} == adopted
     assert examine(repo)["level"] == level + 1
 
+    # adopt again merges what the new level adds into the files they kept, then nothing.
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message", f"move up to level {level + 1}")
+    assert cli.main(["adopt", str(repo)]) == OK
+    out = capsys.readouterr().out
+    assert f"Level {level + 1} (" in out and "Kept " in out
+    for path in theirs:
+        assert kept_in_order(adopted[path], (repo / path).read_bytes()), path
+    if "Makefile" in merged:
+        assert "  Makefile: targets pipeline" in out
+        assert "\npipeline: ## " in (repo / "Makefile").read_text()
+    assert examine(repo)["level"] == level + 1
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--allow-empty", "--message", "merge the kept files")
+    assert cli.main(["adopt", str(repo)]) == OK
+    assert "Nothing to merge" in capsys.readouterr().out
+    assert git(repo, "status", "--porcelain") == ""
+    assert cli.main(["adopt", str(repo), "--level", str(level + 2)]) == UNUSABLE
+    assert f"is at level {level + 1} already; move up a level with" in capsys.readouterr().err
+
 
 def test_adopt_refuses_a_dirty_repository(
     tmp_path: Path, git_identity: None, capsys: pytest.CaptureFixture[str]
@@ -217,3 +239,101 @@ def test_adopt_names_an_answer_copier_refuses(
     assert status == UNUSABLE
     assert "copier could not render level 1" in err and "package_name 'class'" in err
     assert git(repo, "status", "--porcelain") == ""
+
+
+# --- what adopt merges into a file the team has ------------------------------------------
+
+TEMPLATE_PYPROJECT = """\
+[project]
+name = "churn-model"
+dependencies = [
+    "mlflow>=3.17,<4",
+    "pandas>=2.1,<3",
+]
+
+[project.scripts]
+churn_model = "churn_model.cli:main"
+
+[dependency-groups]
+dev = ["pytest>=8.0", "ruff>=0.6"]
+
+[build-system]
+requires = ["hatchling>=1.25"]
+"""
+
+
+def test_pyproject_gains_what_it_lacks_and_keeps_what_it_has() -> None:
+    ours = """\
+[project]
+name = "bikes"
+dependencies = [
+  "Pandas>=2.3",  # ours
+]
+
+[dependency-groups]
+test = ["pytest>=9.0"]
+"""
+    merged = merge("pyproject.toml", ours, TEMPLATE_PYPROJECT)
+    assert merged.added == [
+        "dependencies mlflow>=3.17,<4",
+        "dependency group dev: ruff>=0.6",
+        "scripts churn_model",
+    ]
+    assert kept_in_order(ours.encode(), merged.text.encode())
+    assert '  "Pandas>=2.3",  # ours\n  "mlflow>=3.17,<4",\n]' in merged.text
+    parsed = tomlkit.parse(merged.text).unwrap()
+    assert parsed["project"]["scripts"] == {"churn_model": "churn_model.cli:main"}
+    assert parsed["dependency-groups"] == {"test": ["pytest>=9.0"], "dev": ["ruff>=0.6"]}
+    assert "build-system" not in parsed  # theirs to choose
+
+
+@pytest.mark.parametrize(
+    "ours",
+    [
+        "[project\nname = 'x'\n",  # not TOML
+        "[tool.poetry]\nname = 'x'\n",  # no [project] table: adding one changes the build
+        TEMPLATE_PYPROJECT,  # has everything already
+    ],
+)
+def test_a_pyproject_nothing_can_be_added_to_safely_is_left_as_it_is(ours: str) -> None:
+    merged = merge("pyproject.toml", ours, TEMPLATE_PYPROJECT)
+    assert (merged.text, merged.added) == (ours, [])
+
+
+def test_makefile_gains_the_targets_it_lacks_with_their_variables(tmp_path: Path) -> None:
+    ours = ".DEFAULT_GOAL := build\nRUN = python\n\n.PHONY: build test\nbuild:\n\techo ours\n"
+    ours += "test:\n\t$(RUN) -m unittest\n"
+    template = """\
+.DEFAULT_GOAL := help
+# How each job runs.
+RUN = uv run
+INPUT ?= data/sample.csv
+train: RUN = uv run --frozen
+
+.PHONY: test
+test: ## run the tests
+\t$(RUN) pytest
+
+.PHONY: train
+train: ## train the model
+\t$(RUN) train --input $(INPUT) \\
+\t\t--seed 1
+"""
+    merged = merge("Makefile", ours, template)
+    assert merged.added == ["targets train", "variables INPUT"]
+    assert merged.text.startswith(ours)
+    added = merged.text[len(ours) :]
+    assert "test:" not in added and "DEFAULT_GOAL" not in added and "RUN = uv run\n" not in added
+    assert "train: RUN = uv run --frozen" in added and "\t\t--seed 1" in added
+    (tmp_path / "Makefile").write_text(merged.text)
+    dry = subprocess.run(["make", "-n", "-C", str(tmp_path)], capture_output=True, text=True)
+    assert dry.stdout.splitlines()[1] == "echo ours"  # their default goal stays
+    dry = subprocess.run(
+        ["make", "-s", "-n", "-C", str(tmp_path), "train", "test"], capture_output=True, text=True
+    )
+    assert dry.stdout.split("\n")[:3] == [
+        "uv run --frozen train --input data/sample.csv \\",
+        "\t--seed 1",
+        "python -m unittest",
+    ], dry.stderr
+    assert merge("Makefile", merged.text, template).added == []  # once only
