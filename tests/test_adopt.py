@@ -54,6 +54,13 @@ def test_make_doctor_in_a_generated_project(template: Path, tmp_path: Path) -> N
     answers.write_text(re.sub(r"(?m)^_src_path: .*$", "_src_path: /gone", text))
     refused = project.make("doctor", check=False)
     assert "The template source '/gone' in .copier-answers.yml is not on this machine" in refused
+    # copier records the source as typed: `copier copy . <dest>` leaves a relative path.
+    answers.write_text(re.sub(r"(?m)^_src_path: .*$", "_src_path: .", text))
+    refused = project.make("doctor", check=False)
+    assert (
+        "The template source '.' in .copier-answers.yml is a relative path, which names no "
+        "folder from here: run make doctor LADDER=<the template's path or git URL>"
+    ) in refused
 
 
 def test_repo_review_command_runs_the_checks(tmp_path: Path) -> None:
