@@ -889,8 +889,9 @@ def _asked(context: Context, question: str) -> bool:
     return asked(question, context)
 
 
-def exclude_patterns(paths: list[str]) -> str:
+def exclude_patterns(paths: list[str] | str) -> str:
     """copier's `_exclude` lines (gitignore patterns) that match exactly these paths."""
+    paths = [paths] if isinstance(paths, str) else paths
     return "\n".join("/" + re.sub(r"([*?[\]!#\\])", r"\\\1", path) for path in paths)
 
 

@@ -67,10 +67,15 @@ def check_repository(path: Path) -> dict[str, Any] | None:
         recorded = yaml.safe_load((path / ANSWERS).read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise doctor.UnusableInput(f"{path / ANSWERS} is not valid YAML ({error})") from None
-    if not isinstance(recorded, dict) or not recorded.get("kept_files"):
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("kept_files"), list):
         raise doctor.UnusableInput(
             f"{path} already has {ANSWERS}: it is on a template already; move up a level "
             "with `copier update --trust --defaults --data mlops_level=N`"
+        )
+    if not recorded.get("_src_path") or recorded.get("mlops_level") not in ladder.LEVELS:
+        raise doctor.UnusableInput(
+            f"{path / ANSWERS} lacks _src_path or a valid mlops_level; restore the file "
+            "adopt wrote (git checkout -- .copier-answers.yml)"
         )
     return recorded
 

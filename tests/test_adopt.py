@@ -32,6 +32,7 @@ def test_make_doctor_in_a_generated_project(template: Path, tmp_path: Path) -> N
     # the JSON report, then what make says when it runs under make (the suite's `make test`)
     report, _ = json.JSONDecoder().raw_decode(out[out.index("{") :])
     assert report["level"] == 2
+    assert "kept_files" not in project.answers  # only adopt records it
     ci = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
     (step,) = [s for s in ci["jobs"]["check"]["steps"] if "make doctor" in s.get("run", "")]
     assert step["run"] == 'make doctor DOCTOR_ARGS="--format markdown" >> "$GITHUB_STEP_SUMMARY"'
@@ -110,6 +111,24 @@ def kept_in_order(original: bytes, now: bytes) -> bool:
     return all(line in lines for line in original.decode().splitlines())
 
 
+def contains(original: object, now: object) -> bool:
+    """Every value of the original TOML is still there: tables may gain keys, arrays items
+    at their end (an array on one line gains them on that line)."""
+    if isinstance(original, dict):
+        return isinstance(now, dict) and all(
+            key in now and contains(value, now[key]) for key, value in original.items()
+        )
+    if isinstance(original, list):
+        return isinstance(now, list) and now[: len(original)] == original
+    return original == now
+
+
+def only_added(path: str, original: bytes, now: bytes) -> bool:
+    if path.endswith(".toml"):
+        return contains(tomlkit.parse(original).unwrap(), tomlkit.parse(now).unwrap())
+    return kept_in_order(original, now)
+
+
 # The level adopted, and the files of theirs adopt merges additions into: the
 # cookiecutter-data-science project's pyproject.toml lacks MLflow and its Makefile the
 # ladder's jobs; the package-style project has MLflow but not the level's other libraries.
@@ -139,7 +158,7 @@ def test_adopt_a_foreign_repository_then_climb(
     now = {path: (repo / path).read_bytes() for path in theirs}
     assert {path for path in theirs if now[path] != theirs[path]} == merged
     for path in merged:  # additions only: nothing of theirs changed or removed
-        assert kept_in_order(theirs[path], now[path]), path
+        assert only_added(path, theirs[path], now[path]), path
         assert f"  {path}: " in out.split("Kept ")[0]
     answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
     assert answers["mlops_level"] == level and answers["_src_path"] == str(template)
@@ -202,7 +221,7 @@ def test_adopt_a_foreign_repository_then_climb(
     out = capsys.readouterr().out
     assert f"Level {level + 1} (" in out and "Kept " in out
     for path in theirs:
-        assert kept_in_order(adopted[path], (repo / path).read_bytes()), path
+        assert only_added(path, adopted[path], (repo / path).read_bytes()), path
     if "Makefile" in merged:
         assert "  Makefile: targets pipeline" in out
         assert "\npipeline: ## " in (repo / "Makefile").read_text()
@@ -279,6 +298,7 @@ dependencies = [
 
 [dependency-groups]
 test = ["pytest>=9.0"]
+dev = ["black>=24"]
 """
     merged = merge("pyproject.toml", ours, TEMPLATE_PYPROJECT)
     assert merged.added == [
@@ -286,11 +306,15 @@ test = ["pytest>=9.0"]
         "dependency group dev: ruff>=0.6",
         "scripts churn_model",
     ]
-    assert kept_in_order(ours.encode(), merged.text.encode())
+    assert only_added("pyproject.toml", ours.encode(), merged.text.encode())
     assert '  "Pandas>=2.3",  # ours\n  "mlflow>=3.17,<4",\n]' in merged.text
+    assert 'dev = ["black>=24", "ruff>=0.6"]' in merged.text  # on its line, as it was
     parsed = tomlkit.parse(merged.text).unwrap()
     assert parsed["project"]["scripts"] == {"churn_model": "churn_model.cli:main"}
-    assert parsed["dependency-groups"] == {"test": ["pytest>=9.0"], "dev": ["ruff>=0.6"]}
+    assert parsed["dependency-groups"] == {
+        "test": ["pytest>=9.0"],
+        "dev": ["black>=24", "ruff>=0.6"],
+    }
     assert "build-system" not in parsed  # theirs to choose
 
 
