@@ -12,10 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pathspec
 import pytest
 import tomlkit
 import yaml
 
+from extensions.ladder import exclude_patterns
 from harness.project import project_env, render, uv
 from mlops_ladder import cli
 from mlops_ladder.doctor import OK, UNUSABLE, examine
@@ -368,3 +370,13 @@ train: ## train the model
         "python -m unittest",
     ], dry.stderr
     assert merge("Makefile", merged.text, template).added == []  # once only
+
+
+def test_kept_files_exclude_exactly_those_paths() -> None:
+    """copier.yml's `_exclude` line for kept_files matches each path and nothing else."""
+    patterns = exclude_patterns(["Makefile", "src/a[1].py", "x*#"]).split("\n")
+    spec = pathspec.PathSpec.from_lines("gitignore", patterns)  # as copier matches
+    assert [spec.match_file(path) for path in ["Makefile", "src/a[1].py", "x*#"]] == [True] * 3
+    assert not any(spec.match_file(path) for path in ["docs/Makefile", "src/a1.py", "xy#"])
+    assert exclude_patterns("Makefile") == "/Makefile"  # one path given alone
+    assert exclude_patterns([]) == ""  # a project copier rendered excludes nothing
