@@ -12,12 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pathspec
 import pytest
+import tomlkit
 import yaml
 
+from extensions.ladder import exclude_patterns
 from harness.project import project_env, render, uv
 from mlops_ladder import cli
 from mlops_ladder.doctor import OK, UNUSABLE, examine
+from mlops_ladder.merge import merge
 from tests.test_doctor import FOREIGN
 
 # --- make doctor in a generated project ----------------------------------------------------
@@ -30,6 +34,7 @@ def test_make_doctor_in_a_generated_project(template: Path, tmp_path: Path) -> N
     # the JSON report, then what make says when it runs under make (the suite's `make test`)
     report, _ = json.JSONDecoder().raw_decode(out[out.index("{") :])
     assert report["level"] == 2
+    assert "kept_files" not in project.answers  # only adopt records it
     ci = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
     (step,) = [s for s in ci["jobs"]["check"]["steps"] if "make doctor" in s.get("run", "")]
     assert step["run"] == 'make doctor DOCTOR_ARGS="--format markdown" >> "$GITHUB_STEP_SUMMARY"'
@@ -52,6 +57,13 @@ def test_make_doctor_in_a_generated_project(template: Path, tmp_path: Path) -> N
     answers.write_text(re.sub(r"(?m)^_src_path: .*$", "_src_path: /gone", text))
     refused = project.make("doctor", check=False)
     assert "The template source '/gone' in .copier-answers.yml is not on this machine" in refused
+    # copier records the source as typed: `copier copy . <dest>` leaves a relative path.
+    answers.write_text(re.sub(r"(?m)^_src_path: .*$", "_src_path: .", text))
+    refused = project.make("doctor", check=False)
+    assert (
+        "The template source '.' in .copier-answers.yml is a relative path, which names no "
+        "folder from here: run make doctor LADDER=<the template's path or git URL>"
+    ) in refused
 
 
 def test_repo_review_command_runs_the_checks(tmp_path: Path) -> None:
@@ -95,9 +107,38 @@ def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
 
 
-# The level adopted, and the level doctor reports right after: the kept pyproject.toml of
-# the cookiecutter-data-science project lacks MLflow until the team merges it in.
-ADOPTED = {"ccds-v2": (1, 0), "mlops-python-package": (1, 1), "notebook-research": (1, 1)}
+def kept_in_order(original: bytes, now: bytes) -> bool:
+    """Every line of the original is still there, in its order (adopt only adds)."""
+    lines = iter(now.decode().splitlines())
+    return all(line in lines for line in original.decode().splitlines())
+
+
+def contains(original: object, now: object) -> bool:
+    """Every value of the original TOML is still there: tables may gain keys, arrays items
+    at their end (an array on one line gains them on that line)."""
+    if isinstance(original, dict):
+        return isinstance(now, dict) and all(
+            key in now and contains(value, now[key]) for key, value in original.items()
+        )
+    if isinstance(original, list):
+        return isinstance(now, list) and now[: len(original)] == original
+    return original == now
+
+
+def only_added(path: str, original: bytes, now: bytes) -> bool:
+    if path.endswith(".toml"):
+        return contains(tomlkit.parse(original).unwrap(), tomlkit.parse(now).unwrap())
+    return kept_in_order(original, now)
+
+
+# The level adopted, and the files of theirs adopt merges additions into: the
+# cookiecutter-data-science project's pyproject.toml lacks MLflow and its Makefile the
+# ladder's jobs; the package-style project has MLflow but not the level's other libraries.
+ADOPTED = {
+    "ccds-v2": (1, {"Makefile", "pyproject.toml"}),
+    "mlops-python-package": (1, {"pyproject.toml"}),
+    "notebook-research": (1, set()),
+}
 
 
 @pytest.mark.slow
@@ -109,27 +150,32 @@ def test_adopt_a_foreign_repository_then_climb(
     git_identity: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    level, reported = ADOPTED[name]
+    level, merged = ADOPTED[name]
     repo = committed_copy(name, tmp_path)
     theirs = {path: (repo / path).read_bytes() for path in git(repo, "ls-files").splitlines()}
 
     status = cli.main(["adopt", str(repo), "--level", str(level), "--template", str(template)])
     out = capsys.readouterr().out
     assert status == OK
-    assert {path: (repo / path).read_bytes() for path in theirs} == theirs
+    now = {path: (repo / path).read_bytes() for path in theirs}
+    assert {path for path in theirs if now[path] != theirs[path]} == merged
+    for path in merged:  # additions only: nothing of theirs changed or removed
+        assert only_added(path, theirs[path], now[path]), path
+        assert f"  {path}: " in out.split("Kept ")[0]
     answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
     assert answers["mlops_level"] == level and answers["_src_path"] == str(template)
-    assert f"Adopted level {level}" in out
     kept = {path for path in theirs if path in {"Makefile", "README.md", "pyproject.toml"}}
+    assert kept <= set(answers.get("kept_files", [])) <= set(theirs)
+    assert f"Adopted level {level}" in out
     for path in kept:
-        assert f"  {path}: " in out
-    assert examine(repo)["level"] == reported
-    if reported < level:
-        assert "tracking" in [i["feature"] for i in examine(repo)["next_level"]["missing"]]
+        assert f"  {path}: " in out.split("Kept ")[1]
+    assert examine(repo)["level"] == level
+    assert f"Level met: {level} " in out
 
-    # Later, copier climbs a level over it.
+    # Later, copier climbs a level over it without a conflict, and leaves their files be.
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "--message", "adopt the ladder")
+    adopted = {path: (repo / path).read_bytes() for path in theirs}
     env = {**os.environ, **project_env()}
     subprocess.run(
         [
@@ -152,8 +198,43 @@ def test_adopt_a_foreign_repository_then_climb(
     )
     assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["mlops_level"] == level + 1
     assert (repo / ".github/workflows/template-update.yml").is_file()
-    conflicted = set(git(repo, "diff", "--name-only", "--diff-filter=U").split())
-    assert conflicted <= set(theirs)  # only files of theirs the template renders too
+    assert git(repo, "ls-files", "--unmerged") == ""
+    assert not list(repo.rglob("*.rej"))
+    markers = [
+        "git",
+        "-C",
+        str(repo),
+        "grep",
+        "--untracked",
+        "-l",
+        "-e",
+        "^<<<<<<<",
+        "-e",
+        "^>>>>>>>",
+    ]
+    assert subprocess.run(markers, capture_output=True, text=True).stdout == ""
+    assert {path: (repo / path).read_bytes() for path in theirs} == adopted
+    assert examine(repo)["level"] == level + 1
+
+    # adopt again merges what the new level adds into the files they kept, then nothing.
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message", f"move up to level {level + 1}")
+    assert cli.main(["adopt", str(repo)]) == OK
+    out = capsys.readouterr().out
+    assert f"Level {level + 1} (" in out and "Kept " in out
+    for path in theirs:
+        assert only_added(path, adopted[path], (repo / path).read_bytes()), path
+    if "Makefile" in merged:
+        assert "  Makefile: targets pipeline" in out
+        assert "\npipeline: ## " in (repo / "Makefile").read_text()
+    assert examine(repo)["level"] == level + 1
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--allow-empty", "--message", "merge the kept files")
+    assert cli.main(["adopt", str(repo)]) == OK
+    assert "Nothing to merge" in capsys.readouterr().out
+    assert git(repo, "status", "--porcelain") == ""
+    assert cli.main(["adopt", str(repo), "--level", str(level + 2)]) == UNUSABLE
+    assert f"is at level {level + 1} already; move up a level with" in capsys.readouterr().err
 
 
 def test_adopt_refuses_a_dirty_repository(
@@ -186,3 +267,116 @@ def test_adopt_names_an_answer_copier_refuses(
     assert status == UNUSABLE
     assert "copier could not render level 1" in err and "package_name 'class'" in err
     assert git(repo, "status", "--porcelain") == ""
+
+
+# --- what adopt merges into a file the team has ------------------------------------------
+
+TEMPLATE_PYPROJECT = """\
+[project]
+name = "churn-model"
+dependencies = [
+    "mlflow>=3.17,<4",
+    "pandas>=2.1,<3",
+]
+
+[project.scripts]
+churn_model = "churn_model.cli:main"
+
+[dependency-groups]
+dev = ["pytest>=8.0", "ruff>=0.6"]
+
+[build-system]
+requires = ["hatchling>=1.25"]
+"""
+
+
+def test_pyproject_gains_what_it_lacks_and_keeps_what_it_has() -> None:
+    ours = """\
+[project]
+name = "bikes"
+dependencies = [
+  "Pandas>=2.3",  # ours
+]
+
+[dependency-groups]
+test = ["pytest>=9.0"]
+dev = ["black>=24"]
+"""
+    merged = merge("pyproject.toml", ours, TEMPLATE_PYPROJECT)
+    assert merged.added == [
+        "dependencies mlflow>=3.17,<4",
+        "dependency group dev: ruff>=0.6",
+        "scripts churn_model",
+    ]
+    assert only_added("pyproject.toml", ours.encode(), merged.text.encode())
+    assert '  "Pandas>=2.3",  # ours\n  "mlflow>=3.17,<4",\n]' in merged.text
+    assert 'dev = ["black>=24", "ruff>=0.6"]' in merged.text  # on its line, as it was
+    parsed = tomlkit.parse(merged.text).unwrap()
+    assert parsed["project"]["scripts"] == {"churn_model": "churn_model.cli:main"}
+    assert parsed["dependency-groups"] == {
+        "test": ["pytest>=9.0"],
+        "dev": ["black>=24", "ruff>=0.6"],
+    }
+    assert "build-system" not in parsed  # theirs to choose
+
+
+@pytest.mark.parametrize(
+    "ours",
+    [
+        "[project\nname = 'x'\n",  # not TOML
+        "[tool.poetry]\nname = 'x'\n",  # no [project] table: adding one changes the build
+        TEMPLATE_PYPROJECT,  # has everything already
+    ],
+)
+def test_a_pyproject_nothing_can_be_added_to_safely_is_left_as_it_is(ours: str) -> None:
+    merged = merge("pyproject.toml", ours, TEMPLATE_PYPROJECT)
+    assert (merged.text, merged.added) == (ours, [])
+
+
+def test_makefile_gains_the_targets_it_lacks_with_their_variables(tmp_path: Path) -> None:
+    ours = ".DEFAULT_GOAL := build\nRUN = python\n\n.PHONY: build test\nbuild:\n\techo ours\n"
+    ours += "test:\n\t$(RUN) -m unittest\n"
+    template = """\
+.DEFAULT_GOAL := help
+# How each job runs.
+RUN = uv run
+INPUT ?= data/sample.csv
+train: RUN = uv run --frozen
+
+.PHONY: test
+test: ## run the tests
+\t$(RUN) pytest
+
+.PHONY: train
+train: ## train the model
+\t$(RUN) train --input $(INPUT) \\
+\t\t--seed 1
+"""
+    merged = merge("Makefile", ours, template)
+    assert merged.added == ["targets train", "variables INPUT"]
+    assert merged.text.startswith(ours)
+    added = merged.text[len(ours) :]
+    assert "test:" not in added and "DEFAULT_GOAL" not in added and "RUN = uv run\n" not in added
+    assert "train: RUN = uv run --frozen" in added and "\t\t--seed 1" in added
+    (tmp_path / "Makefile").write_text(merged.text)
+    dry = subprocess.run(["make", "-n", "-C", str(tmp_path)], capture_output=True, text=True)
+    assert dry.stdout.splitlines()[1] == "echo ours"  # their default goal stays
+    dry = subprocess.run(
+        ["make", "-s", "-n", "-C", str(tmp_path), "train", "test"], capture_output=True, text=True
+    )
+    assert dry.stdout.split("\n")[:3] == [
+        "uv run --frozen train --input data/sample.csv \\",
+        "\t--seed 1",
+        "python -m unittest",
+    ], dry.stderr
+    assert merge("Makefile", merged.text, template).added == []  # once only
+
+
+def test_kept_files_exclude_exactly_those_paths() -> None:
+    """copier.yml's `_exclude` line for kept_files matches each path and nothing else."""
+    patterns = exclude_patterns(["Makefile", "src/a[1].py", "x*#"]).split("\n")
+    spec = pathspec.PathSpec.from_lines("gitignore", patterns)  # as copier matches
+    assert [spec.match_file(path) for path in ["Makefile", "src/a[1].py", "x*#"]] == [True] * 3
+    assert not any(spec.match_file(path) for path in ["docs/Makefile", "src/a1.py", "xy#"])
+    assert exclude_patterns("Makefile") == "/Makefile"  # one path given alone
+    assert exclude_patterns([]) == ""  # a project copier rendered excludes nothing
