@@ -5,7 +5,8 @@ ConfigMap keys, the downward API's namespace) and its volume mounts. `start_in_p
 runs that command the way the kubelet would, in a mount namespace of its own
 (`unshare -m`, as root): a root filesystem that is read-only (the host's system folders
 bound read-only, the project bound read-only at the image's WORKDIR), writable only at
-the volumes the manifest mounts (each a folder of the test's), with the manifest's
+the volumes the manifest mounts (each a folder of the test's, given to the pod's
+fsGroup as the kubelet does), as the manifest's user and group, with the manifest's
 environment and the image's ENV and nothing else. Whatever the job writes outside its
 volumes fails there as it would in the pod.
 
@@ -20,9 +21,12 @@ RUNNER_TEMP). `uses:` steps are the runner's set-up; the project's env stands in
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import shlex
 import shutil
+import stat
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -56,6 +60,9 @@ class PodSpec:
     env: dict[str, str]
     mounts: list[Mount]
     read_only_root: bool
+    user: int  # runAsUser
+    group: int  # runAsGroup
+    fs_group: int | None  # owns the pod's volumes
 
 
 def pod_spec(
@@ -86,8 +93,19 @@ def pod_spec(
         Mount(item["mountPath"], item["name"], bool(item.get("readOnly")))
         for item in spec.get("volumeMounts", [])
     ]
-    read_only_root = spec["securityContext"]["readOnlyRootFilesystem"]
-    return PodSpec(spec["command"] + spec.get("args", []), env, mounts, read_only_root), read
+    pod_context = pod["spec"].get("securityContext", {})
+    context = {**pod_context, **spec.get("securityContext", {})}
+    assert context.get("runAsNonRoot") and context.get("runAsUser"), "the pod runs as root"
+    command = spec["command"] + spec.get("args", [])
+    return PodSpec(
+        command,
+        env,
+        mounts,
+        read_only_root=context["readOnlyRootFilesystem"],
+        user=context["runAsUser"],
+        group=context.get("runAsGroup", context["runAsUser"]),
+        fs_group=pod_context.get("fsGroup"),
+    ), read
 
 
 def workdir(dockerfile: Path) -> str:
@@ -101,11 +119,49 @@ def workdir(dockerfile: Path) -> str:
     return found
 
 
+def image_accounts(dockerfile: Path) -> dict[str, list[str]]:
+    """The lines the final stage's `groupadd` and `useradd` add to /etc/group and
+    /etc/passwd: the image's user has a name, as libraries that look it up expect."""
+    groups: dict[str, str] = {}
+    users: list[str] = []
+    for keyword, args in instructions(dockerfile.read_text(encoding="utf-8")):
+        if keyword == "FROM":
+            groups, users = {}, []
+        elif keyword != "RUN":
+            continue
+        for command in re.split(r"&&|;", args):
+            words = shlex.split(command)
+            options = dict(itertools.pairwise(words))
+            if words[:1] == ["groupadd"]:
+                groups[words[-1]] = options["--gid"]
+            elif words[:1] == ["useradd"]:
+                group = groups.get(options["--gid"], options["--gid"])
+                home = options.get("--home-dir", "/")
+                users.append(f"{words[-1]}:x:{options['--uid']}:{group}::{home}:/usr/sbin/nologin")
+    group_lines = [f"{name}:x:{gid}:" for name, gid in groups.items()]
+    return {"passwd": users, "group": group_lines}
+
+
 def image_env(dockerfile: Path) -> dict[str, str]:
     env = dict(read_image(dockerfile).env)
     if "PATH" in env:
         env["PATH"] = env["PATH"].replace("$PATH", IMAGE_PATH)
     return env
+
+
+def give_to_group(folder: Path, group: int | None) -> None:
+    """What the kubelet does to a pod's volumes with an fsGroup: the group owns every file
+    and may write, and new files inherit it (setgid folders). Without one, root keeps them."""
+    if group is None:
+        return
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        os.chown(path, -1, group)
+        extra = stat.S_IRGRP | stat.S_IWGRP
+        if path.is_dir():
+            extra |= stat.S_IXGRP | stat.S_ISGID
+        path.chmod(path.stat().st_mode | extra)
 
 
 def host_path(spec: PodSpec, volumes: dict[str, Path], path: str) -> Path:
@@ -129,6 +185,8 @@ def start_in_pod(
     image = workdir(dockerfile)
     env = {**image_env(dockerfile), **spec.env}
     project_dir = str(project.path.resolve())
+    for folder in {volumes[mount.volume] for mount in spec.mounts}:
+        give_to_group(folder, spec.fs_group)
     root.mkdir(parents=True)
     lines = ["set -e", "mount --make-rprivate /", f"mount -t tmpfs -o size=8m pod {q(root)}"]
     for name in SYSTEM + DEVICES:
@@ -139,6 +197,13 @@ def start_in_pod(
             lines += [f"mkdir {q(root / name)}", f"mount --rbind {q(host)} {q(root / name)}"]
             if name in SYSTEM:
                 lines.append(f"mount -o remount,bind,ro {q(root / name)}")
+    # The image's accounts beside the system's.
+    for name, added in image_accounts(dockerfile).items():
+        copy = root.parent / f"{root.name}-{name}"
+        system = (Path("/etc") / name).read_text(encoding="utf-8")
+        copy.write_text(system + "".join(f"{line}\n" for line in added), encoding="utf-8")
+        copy.chmod(0o644)
+        lines += bind(str(copy), f"{root}/etc/{name}", read_only=True, mkdir=False)
     # The image: the project, read-only at WORKDIR.
     lines += bind(project_dir, f"{root}{image}", read_only=True, mkdir=True)
     for mount in sorted(spec.mounts, key=lambda m: len(m.path)):
@@ -151,10 +216,21 @@ def start_in_pod(
         lines += bind(str(volumes[mount.volume]), target, mount.read_only, not inside_image)
     # The venv's scripts name their interpreter by the project's own path.
     lines += bind(project_dir, f"{root}{project_dir}", read_only=True, mkdir=True)
+    # The venv's interpreter, where the image's user can reach it (an image has it
+    # under /usr/local; here it may be in root's home, which no other user may enter).
+    prefix = (project.path / ".venv" / "bin" / "python").resolve().parents[1]
+    if prefix.is_relative_to("/root"):
+        lines.append(f"mount -t tmpfs -o size=1m,mode=755 home {q(root / 'root')}")
+        lines += bind(str(prefix), f"{root}{prefix}", read_only=True, mkdir=True)
     lines.append(f"mount -o remount,ro {q(root)}")
     assignments = " ".join(q(f"{key}={value}") for key, value in env.items())
     command = " ".join(map(q, spec.command))
-    lines.append(f"exec chroot {q(root)} /usr/bin/env -i -C {q(image)} {assignments} {command}")
+    user = f"--userspec={spec.user}:{spec.group}"
+    groups = f" --groups={spec.fs_group}" if spec.fs_group is not None else ""
+    lines.append(
+        f"exec chroot {user}{groups} {q(root)} /usr/bin/env -i -C {q(image)} "
+        f"{assignments} {command}"
+    )
     with subprocess.Popen(
         ["unshare", "-m", "bash", "-c", "\n".join(lines)],
         stdout=subprocess.PIPE,

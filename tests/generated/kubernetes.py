@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import json
 import re
@@ -22,6 +23,7 @@ from harness.project import (
 from tests.cluster import (
     AUDIT_EVENTS,
     SEED_CHAMPION,
+    PodSpec,
     WorkflowJob,
     host_path,
     mlflow_server,
@@ -92,24 +94,111 @@ def up(process: subprocess.Popen, url: str) -> bool:
     return get_json(url)[0] == 200
 
 
-def put_batch(project: Project, spec, volumes: dict[str, Path], batch: str) -> None:
-    """Put a shipped batch where the drift job reads it: the CSV it is given, or the
-    request bodies of the samples folder."""
-    source = project.path / "data" / "examples" / batch
-    if "--current" in spec.command:
-        target = host_path(spec, volumes, spec.command[spec.command.index("--current") + 1])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        return
-    lines = source.read_text().splitlines()
+def put_file(project: Project, spec: PodSpec, volumes: dict[str, Path], option: str, batch: str):
+    """Put a shipped batch where the job's command reads it (the path after `option`)."""
+    target = host_path(spec, volumes, spec.command[spec.command.index(option) + 1])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(project.path / "data" / "examples" / batch, target)
+
+
+def batch_rows(project: Project, batch: str) -> list[dict[str, float]]:
+    """A shipped batch's rows, as a request's instances."""
+    lines = (project.path / "data" / "examples" / batch).read_text().splitlines()
     header = lines[0].split(",")
-    rows = [dict(zip(header, map(float, line.split(",")), strict=True)) for line in lines[1:]]
-    bodies = [
-        json.dumps({"instances": rows[start : start + 50]}) for start in range(0, len(rows), 50)
+    return [dict(zip(header, map(float, line.split(",")), strict=True)) for line in lines[1:]]
+
+
+def sampled_rows(folder: Path) -> list[dict]:
+    """The rows of the request bodies the service kept in a samples folder."""
+    return [
+        row
+        for path in sorted(folder.glob("samples-*.jsonl"))
+        for line in path.read_text().splitlines()
+        for row in json.loads(line)["instances"]
     ]
-    folder = host_path(spec, volumes, spec.env["SAMPLE_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "samples-00001.jsonl").write_text("\n".join(bodies) + "\n")
+
+
+def pod_volumes(pod: dict, spec: PodSpec, folder: Path, claims: Path) -> dict[str, Path]:
+    """A host folder for each volume the container mounts: a fresh one for a pod's own
+    (emptyDir), the claim's for a persistent volume claim, shared by every pod that
+    mounts that claim, as the cluster's storage is."""
+    claimed = claims_of(pod)
+    volumes = {
+        mount.volume: claims / claimed[mount.volume]
+        if mount.volume in claimed
+        else folder / mount.volume
+        for mount in spec.mounts
+    }
+    for path in volumes.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return volumes
+
+
+def validate_strict(manifests: str, objects: list[dict]) -> None:
+    """Every object validates strictly (no unknown field); only the prometheus-operator's
+    kinds are unknown to Kubernetes' own schemas, and nothing else is skipped."""
+    result = subprocess.run(
+        [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, "-"],
+        input=manifests,
+        capture_output=True,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    unexpected = [
+        line
+        for line in output.splitlines()
+        if not line.startswith("INFO")
+        and not any(f"kind {kind}" in line for kind in OPERATOR_KINDS)
+    ]
+    assert not unexpected, output
+    checked = [item for item in objects if item["kind"] not in OPERATOR_KINDS]
+    assert output.count(" - passed for resource ") == len(checked), output
+
+
+def build_without(project: Project, component: str, folder: Path) -> dict[str, str]:
+    """Each overlay built with a component taken out of its `components`, as its comment
+    tells a team to do: from a copy of deploy/k8s."""
+    copy = folder / "k8s"
+    shutil.copytree(project.path / "deploy" / "k8s", copy)
+    built = {}
+    for env in OVERLAYS:
+        path = copy / "overlays" / env / "kustomization.yaml"
+        kustomization = yaml.safe_load(path.read_text())
+        listed = kustomization["components"]
+        kept = [item for item in listed if item != f"../../components/{component}"]
+        assert len(kept) == len(listed) - 1, f"{env} does not add the {component} component"
+        if kept:
+            kustomization["components"] = kept
+        else:
+            del kustomization["components"]
+        path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+        built[env] = kustomize(path.parent)
+    return built
+
+
+def sample_through_the_service(
+    project: Project, objects: list[dict], tracking: str, rows: list[dict], folder: Path
+) -> None:
+    """The Deployment's container as its manifest runs it, sent `rows`: what it samples
+    lands on the samples claim's folder under `folder / "claims"`."""
+    name = project.package.replace("_", "-")
+    template = pod_template(by_kind(objects)["Deployment"][name])
+    spec, _ = pod_spec(objects, template, name, {"MLFLOW_TRACKING_URI": tracking})
+    assert float(spec.env["SAMPLE_RATE"]) > 0, "the input-sampling component turns it on"
+    port = free_port()  # the manifest's 8000 may be taken on a shared machine
+    # Every request kept (instead of the manifest's share), so the check sees the batch.
+    spec = dataclasses.replace(spec, env={**spec.env, "PORT": str(port), "SAMPLE_RATE": "1"})
+    volumes = pod_volumes(template["spec"], spec, folder / "service", folder / "claims")
+    samples = host_path(spec, volumes, spec.env["SAMPLE_DIR"])
+    assert samples.is_relative_to(folder / "claims"), "the samples go to the claim"
+    url = f"http://127.0.0.1:{port}"
+    with start_in_pod(project, spec, volumes, folder / "service-root") as pod:
+        wait_for("/ready", lambda: up(pod, f"{url}/ready"), 180)
+        for start in range(0, len(rows), 50):
+            body = json.dumps({"instances": rows[start : start + 50]}).encode()
+            assert post_json(f"{url}/predict", body)[0] == 200
+        wait_for("the samples on the claim", lambda: sampled_rows(samples) == rows)
 
 
 def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -131,27 +220,43 @@ class KubernetesChecks:
         """Each overlay's objects."""
         return {env: objects_of(manifests) for env, manifests in built.items()}
 
+    @pytest.fixture(scope="class")
+    @classmethod
+    def unsampled(cls, project, tmp_path_factory) -> dict[str, str]:
+        """Online: each overlay built without the input-sampling component, as a cluster
+        without ReadWriteMany storage runs it."""
+        if not cls.variant.has.input_sampling:
+            pytest.skip("a batch-only project samples no requests")
+        folder = tmp_path_factory.mktemp("unsampled")
+        return build_without(project, "input-sampling", folder)
+
     def test_overlays_pass_kubernetes_validate_strict(self, built, overlays):
         """Every object validates strictly (no unknown field); only the prometheus-operator's
         kinds are unknown to Kubernetes' own schemas, and nothing else is skipped."""
         for env in OVERLAYS:
-            result = subprocess.run(
-                [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, "-"],
-                input=built[env],
-                capture_output=True,
-                text=True,
-            )
-            output = result.stdout + result.stderr
-            assert result.returncode == 0, output
-            unexpected = [
-                line
-                for line in output.splitlines()
-                if not line.startswith("INFO")
-                and not any(f"kind {kind}" in line for kind in OPERATOR_KINDS)
-            ]
-            assert not unexpected, output
-            checked = [item for item in overlays[env] if item["kind"] not in OPERATOR_KINDS]
-            assert output.count(" - passed for resource ") == len(checked), output
+            validate_strict(built[env], overlays[env])
+
+    def test_without_input_sampling_the_service_needs_only_its_own_objects(
+        self, project, unsampled
+    ):
+        """The overlays without the input-sampling component (no ReadWriteMany storage):
+        valid, and nothing but the Deployment, Service, HPA and PDB (and the namespace,
+        ConfigMap, network policies and the operator's objects), sampling and challenger
+        off, no volume but the pod's own."""
+        name = project.package.replace("_", "-")
+        for env, manifests in unsampled.items():
+            objects = objects_of(manifests)
+            validate_strict(manifests, objects)
+            kinds = by_kind(objects)
+            workloads = set(kinds) - {"Namespace", "ConfigMap", "NetworkPolicy"} - OPERATOR_KINDS
+            expected = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+            assert workloads == expected, env
+            server = pod_template(kinds["Deployment"][name])["spec"]
+            assert all(set(volume) == {"name", "emptyDir"} for volume in server["volumes"]), env
+            (container,) = server["containers"]
+            settings = {item["name"]: item.get("value") for item in container["env"]}
+            assert settings["SAMPLE_RATE"] == "0", env
+            assert settings.get("CHALLENGER", "none") == "none", env
 
     def test_every_pod_runs_locked_down(self, overlays):
         for env, objects in overlays.items():
@@ -352,7 +457,9 @@ class KubernetesChecks:
         """Each environment's drift CronJob, its command, env and mounts read from the built
         overlay, run on a read-only root against a real tracking server and Pushgateway:
         exit 0 on clean and drifted inputs alike, reports on its volume, the audit event on
-        the tracking server, and the verdict in a real Prometheus under its environment."""
+        the tracking server, and the verdict in a real Prometheus under its environment.
+        Online, its inputs are what the service's pods, run as their manifest runs them,
+        sampled onto the claim both mount; batch-only, the batch on the data claim."""
         if missing := prometheus_tools_missing():
             pytest.fail(f"{', '.join(missing)} is not installed: apt-get install (.ci/run does)")
         name = project.package.replace("_", "-")
@@ -371,14 +478,21 @@ class KubernetesChecks:
                 for env, batch in batches.items():  # both environments at once
                     objects = overlays[env]
                     cron = by_kind(objects)["CronJob"][f"{name}-drift"]
-                    spec, read = pod_spec(objects, pod_template(cron), "drift", services)
+                    template = pod_template(cron)
+                    spec, read = pod_spec(objects, template, "drift", services)
                     assert set(services) <= set(read), "the servers come from the ConfigMap"
                     namespaces[env] = spec.env["NAMESPACE"]
-                    volumes = {m.volume: tmp_path / env / m.volume for m in spec.mounts}
-                    for folder in volumes.values():
-                        folder.mkdir(parents=True)
-                    put_batch(project, spec, volumes, batch)
-                    pod = start_in_pod(project, spec, volumes, tmp_path / env / "root")
+                    folder = tmp_path / env
+                    claims = folder / "claims"
+                    volumes = pod_volumes(template["spec"], spec, folder / "drift", claims)
+                    if "--current" in spec.command:
+                        put_file(project, spec, volumes, "--current", batch)
+                    else:
+                        rows = batch_rows(project, batch)
+                        sample_through_the_service(project, objects, tracking, rows, folder)
+                        kept = host_path(spec, volumes, spec.env["SAMPLE_DIR"])
+                        assert sampled_rows(kept) == rows, "the job reads what the service kept"
+                    pod = start_in_pod(project, spec, volumes, folder / "root")
                     pods[env] = (spec, volumes, stack.enter_context(pod))
                 for env, (spec, volumes, pod) in pods.items():
                     stdout, stderr = pod.communicate(timeout=600)
@@ -408,26 +522,62 @@ class KubernetesChecks:
                 print(f"Prometheus saw {detected}: {sorted(verdicts.items())}")
                 print("rules:", sorted(rule["name"] for rule in server.rules()))
 
-    def test_the_service_pod_starts_without_samples_and_waits_for_its_model(
+    def test_the_scoring_job_runs_as_its_manifest_runs_it(
         self, project, champion, overlays, tmp_path
     ):
-        """The Deployment's container as its manifest runs it, without the samples volume
-        (sampling cannot write, it must not matter), against a tracking server with no
-        champion yet: alive and not ready; once one is registered, it loads by itself."""
-        if not self.variant.has.online:
-            pytest.skip("a batch-only project has no service")
+        """Batch-only: each environment's scoring CronJob, its command, env and mounts read
+        from the built overlay, run on a read-only root against a real tracking server:
+        exit 0, and the batch on the data claim scored, row for row, where the command
+        writes its predictions."""
+        if self.variant.has.online:
+            pytest.skip("an online project scores requests, not batches on a schedule")
         name = project.package.replace("_", "-")
-        objects = overlays["staging"]
-        deployment = by_kind(objects)["Deployment"][name]
+        batch = project.path / "data" / "examples" / "batch_clean.csv"
+        with mlflow_server(project, tmp_path / "mlflow") as tracking:
+            project.python(SEED_CHAMPION.format(package=project.package), tracking)
+            services = {"MLFLOW_TRACKING_URI": tracking}
+            pods = {}
+            with contextlib.ExitStack() as stack:
+                for env in OVERLAYS:  # both environments at once
+                    objects = overlays[env]
+                    cron = by_kind(objects)["CronJob"][f"{name}-predict"]
+                    template = pod_template(cron)
+                    spec, read = pod_spec(objects, template, "predict", services)
+                    assert set(services) <= set(read), "the server comes from the ConfigMap"
+                    folder = tmp_path / env
+                    claims = folder / "claims"
+                    volumes = pod_volumes(template["spec"], spec, folder / "predict", claims)
+                    put_file(project, spec, volumes, "--input", batch.name)
+                    pod = start_in_pod(project, spec, volumes, folder / "root")
+                    pods[env] = (spec, volumes, stack.enter_context(pod))
+                for env, (spec, volumes, pod) in pods.items():
+                    stdout, stderr = pod.communicate(timeout=600)
+                    assert pod.returncode == 0, f"{env}: {stdout}{stderr}"
+                    output = spec.command[spec.command.index("--output") + 1]
+                    rows = list(csv.DictReader(batch.open()))
+                    assert f"Wrote {len(rows)} predictions to {output}" in stdout, stdout
+                    with host_path(spec, volumes, output).open() as written:
+                        scored = list(csv.DictReader(written))
+                    assert len(scored) == len(rows), env
+                    assert {"prediction", "probability"} <= set(scored[0]), scored[0]
+                    assert {row["prediction"] for row in scored} <= {"0", "1"}, env
+
+    def test_the_service_pod_starts_without_samples_and_waits_for_its_model(
+        self, project, champion, unsampled, tmp_path
+    ):
+        """The Deployment's container as the overlay without the input-sampling component
+        runs it (no claim: sampling and challenger off), against a tracking server with no
+        champion yet: alive and not ready; once one is registered, it loads by itself."""
+        name = project.package.replace("_", "-")
+        objects = objects_of(unsampled["staging"])
+        template = pod_template(by_kind(objects)["Deployment"][name])
+        assert not claims_of(template["spec"]), "no claim to wait for"
         with mlflow_server(project, tmp_path / "mlflow") as tracking:
             services = {"MLFLOW_TRACKING_URI": tracking}
-            spec, _ = pod_spec(objects, pod_template(deployment), name, services)
+            spec, _ = pod_spec(objects, template, name, services)
             port = free_port()  # the manifest's 8000 may be taken on a shared machine
-            mounts = [mount for mount in spec.mounts if mount.volume != "samples"]
-            spec = dataclasses.replace(spec, env={**spec.env, "PORT": str(port)}, mounts=mounts)
-            volumes = {mount.volume: tmp_path / mount.volume for mount in spec.mounts}
-            for folder in volumes.values():
-                folder.mkdir()
+            spec = dataclasses.replace(spec, env={**spec.env, "PORT": str(port)})
+            volumes = pod_volumes(template["spec"], spec, tmp_path, tmp_path / "claims")
             url = f"http://127.0.0.1:{port}"
             with start_in_pod(project, spec, volumes, tmp_path / "root") as pod:
                 wait_for("/health", lambda: up(pod, f"{url}/health"), 180)
