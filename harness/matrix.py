@@ -324,6 +324,7 @@ FEATURE_TARGETS: dict[str, set[str]] = {
     "audit": {"audit"},
     "drift": {"drift"},
     "continuous_training": {"retrain"},
+    "service_metrics": {"performance"},
     "kubernetes": {
         "check-rules",
         "check-kubernetes",
