@@ -253,8 +253,12 @@ FEATURE_FILES: dict[str, set[str]] = {
     "template_updates": {".github/workflows/template-update.yml"},
     "service_metrics": {
         "src/{pkg}/serving/metrics.py",
+        "src/{pkg}/serving/predictions.py",
+        "src/{pkg}/performance.py",
         "tests/test_metrics.py",
+        "tests/test_performance.py",
         "docs/runbooks/service.md",
+        "docs/runbooks/performance.md",
     },
     "challenger_traffic": {"src/{pkg}/serving/challenger.py", "tests/test_challenger.py"},
     "input_sampling": {"src/{pkg}/serving/sampling.py", "tests/test_sampling.py"},
@@ -322,6 +326,7 @@ FEATURE_TARGETS: dict[str, set[str]] = {
     "audit": {"audit"},
     "drift": {"drift"},
     "continuous_training": {"retrain"},
+    "service_metrics": {"performance"},
     "kubernetes": {
         "check-rules",
         "check-kubernetes",

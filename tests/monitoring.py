@@ -1,10 +1,10 @@
 """The metric names of a generated project's monitoring, and those its metrics contract allows.
 
 alerts.yml and dashboard.json query metrics that other parts of the project produce: the
-online service exposes most of them on /metrics, the drift check pushes three gauges to a
-Pushgateway. `metric_names` reads the names the queries use, as Prometheus stores them
-(a counter with its `_total`, a histogram's `_bucket`), so that a check can compare them
-with this contract or with the sample names of a live /metrics scrape.
+online service exposes most of them on /metrics, the drift and performance checks push
+gauges to a Pushgateway. `metric_names` reads the names the queries use, as Prometheus
+stores them (a counter with its `_total`, a histogram's `_bucket`), so that a check can
+compare them with this contract or with the sample names of a live /metrics scrape.
 """
 
 from __future__ import annotations
@@ -28,9 +28,14 @@ CONTRACT: dict[str, str] = {
     "drift_share": "gauge",
     "drift_detected": "gauge",
     "drift_last_run_timestamp_seconds": "gauge",
+    "performance_live": "gauge",
+    "performance_drop": "gauge",
+    "performance_dropped": "gauge",
 }
 # Pushed by the drift check to the Pushgateway: not on the service's /metrics.
 PUSHED = ("drift_share", "drift_detected", "drift_last_run_timestamp_seconds")
+# Pushed by the performance check of an online project when labels arrive.
+PERFORMANCE = ("performance_live", "performance_drop", "performance_dropped")
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 KUBE_STATE_METRICS = "kube_"
 
@@ -55,8 +60,8 @@ def contract_names(package: str, names: tuple[str, ...] | None = None) -> set[st
 
 
 def pushed_names(package: str) -> set[str]:
-    """The sample names the drift check pushes rather than the service exposes."""
-    return contract_names(package, PUSHED)
+    """The sample names the drift and performance checks push, not the service's."""
+    return contract_names(package, PUSHED + PERFORMANCE)
 
 
 def names_in(promql: str) -> set[str]:

@@ -46,7 +46,11 @@ class ContinuousTrainingChecks:
         retrain = yaml.safe_load((workflows / "retrain.yml").read_text())
         triggers = retrain[True]  # YAML 1.1 reads `on` as True
         assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
-        assert triggers["repository_dispatch"]["types"] == ["drift-detected"]
+        # An online project's performance check asks for retraining too.
+        asked_by = ["drift-detected"] + (
+            ["performance-dropped"] if self.variant.has.service_metrics else []
+        )
+        assert triggers["repository_dispatch"]["types"] == asked_by
         assert (
             retrain["permissions"] == {} and retrain["concurrency"]["cancel-in-progress"] is False
         )

@@ -28,6 +28,8 @@ SERVICE_ALERTS = {
 
 
 DRIFT_ALERTS = {"DataDrift", "DriftCheckStale"}
+# Online only: the performance check on late labels, which joins the service's log.
+PERFORMANCE_ALERTS = {"PerformanceDrop"}
 # Batch-only on Kubernetes: the scoring CronJob, through kube-state-metrics.
 SCORING_ALERTS = {"ScoringStale", "ScoringSlow"}
 
@@ -70,7 +72,8 @@ class MonitoringChecks:
             rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule
         }
         has = self.variant.has
-        expected = DRIFT_ALERTS | (SERVICE_ALERTS if has.service_metrics else set())
+        online = SERVICE_ALERTS | PERFORMANCE_ALERTS
+        expected = DRIFT_ALERTS | (online if has.service_metrics else set())
         expected |= SCORING_ALERTS if has.kubernetes and not has.online else set()
         prefix = alert_prefix(project.answers["project_name"])
         assert alerts == {prefix + alert for alert in expected}

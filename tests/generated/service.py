@@ -1,16 +1,23 @@
-"""Checks of what runs beside the service: its metrics, input sampling, challenger traffic."""
+"""Checks of what runs beside the service: its metrics, prediction log and the performance
+check on late labels, input sampling, challenger traffic."""
 
 from __future__ import annotations
 
+import csv
 import json
+import subprocess
+import urllib.request
+from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.project import (
+    Project,
     get_text,
     post_json,
 )
-from tests.generated.base import PROMETHEUS
+from tests.generated.base import PROMETHEUS, step_script
 from tests.monitoring import metric_names, pushed_names
 from tests.prometheus import missing_tools as prometheus_tools_missing
 from tests.prometheus import prometheus, pushgateway, wait_for
@@ -41,6 +48,8 @@ class ServiceMetricsChecks:
             )
         example = (project.path / "examples" / "request.json").read_bytes()
         config = project.path / PROMETHEUS / "prometheus.yml"
+        logged = {"PREDICTION_LOG_RATE": "1", "PREDICTION_LOG_DIR": str(tmp_path / "logged")}
+        labels = late_labels(project, logged, tmp_path)
         with project.serving() as url, pushgateway(tmp_path) as gateway:
             for _ in range(20):
                 post_json(f"{url}/predict", example)
@@ -48,6 +57,11 @@ class ServiceMetricsChecks:
             pushed = project.run(
                 "make", "drift", "CURRENT=data/examples/batch_shifted.csv", check=False,
                 env={"PUSHGATEWAY_URL": f"http://{gateway}"},
+            )  # fmt: skip
+            assert "Error 3" in pushed
+            pushed = project.run(
+                "make", "performance", f"LABELS={labels['flipped']}", check=False,
+                env={**logged, "PUSHGATEWAY_URL": f"http://{gateway}"},
             )  # fmt: skip
             assert "Error 3" in pushed
             service = url.removeprefix("http://")
@@ -62,6 +76,80 @@ class ServiceMetricsChecks:
                 assert not missing, f"series Prometheus has not seen: {missing}"
                 rules = wait_for("every rule evaluated", lambda: evaluated(server.rules()))
                 assert all(rule["health"] == "ok" for rule in rules), rules
+
+    def test_late_labels_give_a_performance_report_and_a_drop_asks_for_retraining(
+        self, project, champion, tmp_path
+    ):
+        logged = {"PREDICTION_LOG_RATE": "1", "PREDICTION_LOG_DIR": str(tmp_path / "logged")}
+        labels = late_labels(project, logged, tmp_path)
+        held = project.run("make", "performance", f"LABELS={labels['right']}", env=logged)
+        assert "Performance holds" in held
+        report = json.loads((project.path / "reports" / "performance.json").read_text())
+        params = yaml.safe_load((project.path / "params.yaml").read_text())
+        assert report["version"] == champion and report["dropped"] is False
+        assert set(report["metrics"]) == set(params["gate"]["thresholds"])
+        assert report["rows"] == len(labels["right"].read_text().splitlines()) - 1
+        dropped = project.run(
+            "make", "performance", f"LABELS={labels['flipped']}", check=False, env=logged
+        )
+        assert "Performance dropped" in dropped and "Error 3" in dropped
+        gauges = (project.path / "reports" / "performance.prom").read_text()
+        assert f'{project.package}_performance_dropped{{metric="roc_auc"}} 1.0' in gauges
+        events = (project.path / "audit" / "trail.jsonl").read_text().splitlines()
+        assert json.loads(events[-1])["event"] == "performance"
+        refused = project.run("make", "performance", "LABELS=no-such.csv", check=False)
+        assert "Error 1" in refused and "no-such.csv does not exist" in refused
+        assert "Traceback" not in refused
+
+        # The drift workflow's own step, on the flipped labels: it asks for retraining,
+        # with an event the retrain workflow listens to.
+        workflows = project.path / ".github" / "workflows"
+        output = tmp_path / "github_output"
+        check = step_script(workflows / "drift.yml", "performance", "Check the live performance")
+        variables = {"PERFORMANCE_LABELS": str(labels["flipped"]), "GITHUB_OUTPUT": str(output)}
+        project.run(*check, env={**logged, **variables})
+        assert output.read_text() == "dropped=true\n"
+        drift = yaml.safe_load((workflows / "drift.yml").read_text())
+        ask = drift["jobs"]["retrain-on-drop"]
+        assert ask["needs"] == "performance" and "dropped == 'true'" in ask["if"]
+        assert "event_type=performance-dropped" in ask["steps"][0]["run"]
+        retrain = yaml.safe_load((workflows / "retrain.yml").read_text())
+        assert "performance-dropped" in retrain[True]["repository_dispatch"]["types"]
+        # Without the repository variable the step fails and says so.
+        output.unlink()
+        refused_step = subprocess.run(
+            check,
+            cwd=project.path,
+            env={**project.env(), "PERFORMANCE_LABELS": "", "GITHUB_OUTPUT": str(output)},
+            capture_output=True,
+            text=True,
+        )
+        assert refused_step.returncode == 1 and not output.exists()
+        assert (
+            "::error::No labels to check: set the repository variable PERFORMANCE_LABELS"
+            in refused_step.stdout
+        )
+
+
+def late_labels(project: Project, env: dict[str, str], folder: Path) -> dict[str, Path]:
+    """The test split scored by `make serve` (with `env`), a row a request, each under its
+    own X-Request-ID; then the labels as they arrive later: right, and flipped."""
+    with (project.path / "data" / "prepared" / "test.csv").open() as file:
+        rows = [{name: float(value) for name, value in row.items()} for row in csv.DictReader(file)]
+    truth = [int(row.pop("target")) for row in rows]
+    with project.serving(env) as url:
+        for number, row in enumerate(rows):
+            body = json.dumps({"instances": [row]}).encode()
+            headers = {"Content-Type": "application/json", "X-Request-ID": f"late-{number}"}
+            request = urllib.request.Request(f"{url}/predict", body, headers, method="POST")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.headers["X-Request-ID"] == f"late-{number}"
+    labels = {}
+    for name, flip in (("right", 0), ("flipped", 1)):
+        lines = [f"late-{number},{label ^ flip}" for number, label in enumerate(truth)]
+        labels[name] = folder / f"{name}.csv"
+        labels[name].write_text("request_id,target\n" + "\n".join(lines) + "\n")
+    return labels
 
 
 def evaluated(rules: list[dict]) -> list[dict] | None:
