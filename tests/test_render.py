@@ -185,7 +185,11 @@ def test_every_workflow_fails_on_a_failed_command_and_retraining_names_what_it_n
     jobs = yaml.safe_load(retrain.read_text())["jobs"]
     variable = "KFP_HOST" if variant.has.kubeflow else "DATA_SOURCE"
     assert jobs["retrain"]["env"][variable] == f"${{{{ vars.{variable} }}}}"
-    names = [step.get("name") for step in jobs["retrain"]["steps"]]
+    steps = {step.get("name"): step.get("run", "") for step in jobs["retrain"]["steps"]}
+    assert "data/raw/data.csv.dvc dvc.lock" in steps["Commit the records of this training"]
+    pushes = variant.has.cloud_remote and not variant.has.kubeflow
+    assert any(run == "make push" for run in steps.values()) == pushes
+    names = list(steps)
     check = next(name for name in names if name and name.startswith("Check the"))
     assert names.index(check) < names.index("Train a challenger")
     result = subprocess.run(
