@@ -3,7 +3,7 @@
 Each figure is compared with a baseline measured in the same run on the same machine;
 ratios are figure / baseline. BENCH_QUICK=1 runs one short round of everything (a smoke
 run, written to results/quick.*); BENCH_ONLY=<section>,... runs only those sections
-(render, train, footprint, serving, level4, doctor); BENCH_KEEP=1 keeps the work directory.
+(render, train, footprint, serving, level4, retrain, doctor); BENCH_KEEP=1 keeps the work directory.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import doctor, footprint, level4, render, serving, training
+from benchmarks import doctor, footprint, level4, render, retrain, serving, training
 from benchmarks.common import BENCH, Row, log, run, setup_project, snapshot_template
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 ROUNDS = (
-    {"render": 1, "train": 1, "serving": 1, "drift": 1, "doctor": 1}
+    {"render": 1, "train": 1, "serving": 1, "drift": 1, "retrain": 1, "doctor": 1}
     if QUICK
-    else {"render": 5, "train": 5, "serving": 3, "drift": 5, "doctor": 7}
+    else {"render": 5, "train": 5, "serving": 3, "drift": 5, "retrain": 3, "doctor": 7}
 )
-SECTIONS = ("render", "train", "footprint", "serving", "level4", "doctor")
+SECTIONS = ("render", "train", "footprint", "serving", "level4", "retrain", "doctor")
 # BENCH_ONLY=render,level4 runs only those sections (its results go to *-partial.*).
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or set(SECTIONS)
 LOAD = serving.Load(seconds=2, warmup_seconds=1) if QUICK else serving.Load()
@@ -139,6 +139,11 @@ def main() -> int:
                 level3, level4_, work / "level4-serve", ROUNDS["serving"], LOAD
             )
             rows += service_rows
+        if "retrain" in ONLY:
+            log("a level 4 batch project with a champion (untimed)")
+            answers = {"mlops_level": "4", "serving": "batch"}
+            batch = level4.with_champion(setup_project(template, work / "level-4-batch", answers))
+            rows += retrain.bench(batch, work / "retrain", ROUNDS["retrain"])
         if "doctor" in ONLY:
             rows += doctor.bench(template, work / "doctor", ROUNDS["doctor"])
     finally:

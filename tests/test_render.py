@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -28,6 +30,7 @@ from harness.matrix import (
     variants,
 )
 from harness.project import Project, render
+from tests.generated.base import step_script
 from tests.imports import back_arrows, cycles, import_graph, template_levels
 
 # Jinja left behind. Not residue: GitHub's ${{ }}, and the {{ }} that Prometheus and
@@ -164,3 +167,38 @@ def test_a_cloud_remote_is_configured_from_the_environment(rendered):
     workflow = (project.path / ".github" / "workflows" / "ci.yml").read_text()
     for secret in remote.secrets:
         assert f"${{{{ secrets.{secret} }}}}" in workflow
+
+
+def test_every_workflow_fails_on_a_failed_command_and_retraining_names_what_it_needs(
+    rendered, tmp_path
+):
+    """GitHub's `bash` shell (-eo pipefail) in every workflow, so a job that fails in a pipe
+    fails its step; and a retrain workflow that has no source to train on fails at once,
+    in one line naming the repository variable to set, rather than in a stage."""
+    variant, project = rendered
+    workflows = sorted((project.path / ".github" / "workflows").glob("*.yml"))
+    for workflow in workflows:
+        assert yaml.safe_load(workflow.read_text())["defaults"] == {"run": {"shell": "bash"}}
+    if not variant.has.continuous_training:
+        return
+    retrain = project.path / ".github" / "workflows" / "retrain.yml"
+    jobs = yaml.safe_load(retrain.read_text())["jobs"]
+    variable = "KFP_HOST" if variant.has.kubeflow else "DATA_SOURCE"
+    assert jobs["retrain"]["env"][variable] == f"${{{{ vars.{variable} }}}}"
+    steps = {step.get("name"): step.get("run", "") for step in jobs["retrain"]["steps"]}
+    assert "data/raw/data.csv.dvc dvc.lock" in steps["Commit the records of this training"]
+    pushes = variant.has.cloud_remote and not variant.has.kubeflow
+    assert any(run == "make push" for run in steps.values()) == pushes
+    names = list(steps)
+    check = next(name for name in names if name and name.startswith("Check the"))
+    assert names.index(check) < names.index("Train a challenger")
+    result = subprocess.run(
+        step_script(retrain, "retrain", check),
+        env={"PATH": os.environ["PATH"], variable: ""},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and result.stdout.splitlines() == [
+        f"::error::No {'cluster' if variant.has.kubeflow else 'data'} to train on: set the "
+        f"repository variable {variable} (see the top of this file)."
+    ]

@@ -220,10 +220,19 @@ def actionlint(project_path: Path) -> None:
 
 
 def step_script(workflow: Path, job: str, step: str) -> list[str]:
-    """The command that runs step `step` of `job` as a runner does (`bash -e`)."""
-    steps = yaml.safe_load(workflow.read_text())["jobs"][job]["steps"]
+    """The command that runs step `step` of `job` as a runner does: `bash -e` unless the
+    step, its job or the workflow sets `shell: bash`, which GitHub runs with pipefail."""
+    parsed = yaml.safe_load(workflow.read_text())
+    steps = parsed["jobs"][job]["steps"]
     (found,) = [item for item in steps if item.get("name") == step]
-    return ["bash", "--noprofile", "--norc", "-e", "-c", found["run"]]
+    shell = (
+        found.get("shell")
+        or parsed["jobs"][job].get("defaults", {}).get("run", {}).get("shell")
+        or parsed.get("defaults", {}).get("run", {}).get("shell")
+    )
+    assert shell in (None, "bash"), f"{workflow.name}: a shell the runner runs differently"
+    options = ["-eo", "pipefail"] if shell == "bash" else ["-e"]
+    return ["bash", "--noprofile", "--norc", *options, "-c", found["run"]]
 
 
 def strict_params(project: Project, folder: Path) -> Path:
