@@ -37,7 +37,7 @@ class ModelCardChecks:
         folder = project.path / "reports" / "model_cards"
         card = (folder / f"{name}-v{reproduced['version']}.md").read_text()
         governance = yaml.safe_load((project.path / "params.yaml").read_text())["governance"]
-        sections = dict(re.findall(r"^## (.+)\n\n(.*?)(?=^## |\Z)", card, re.M | re.S))
+        sections = dict(re.findall(r"^## ([^\n]+)\n\n(.*?)(?=^## |\Z)", card, re.M | re.S))
         assert list(sections) == list(CARD_SECTIONS), list(sections)
         assert f"- Owner: {governance['owner']}" in sections["Owner and risk"]
         assert f"- Risk tier: {governance['risk_tier']} (" in sections["Owner and risk"]
