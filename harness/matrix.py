@@ -229,6 +229,7 @@ FEATURE_FILES: dict[str, set[str]] = {
     "model_card": {
         "INTENDED_USE.md",
         "src/{pkg}/governance/model_card.py",
+        "src/{pkg}/governance/holdout.py",
         "tests/test_model_card.py",
     },
     "audit": {

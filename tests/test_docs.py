@@ -186,6 +186,20 @@ def test_level_2_page_shows_the_gate_as_rendered(site: Path) -> None:
     assert {"gate": params["gate"]} in shown
 
 
+def test_level_3_page_shows_the_model_cards_settings_as_rendered() -> None:
+    defaults = {name: questions()[name]["default"] for name in ("author_name", "author_email")}
+    params = yaml.safe_load(
+        render_jinja(
+            (TEMPLATE / "params.yaml.jinja").read_text(encoding="utf-8"),
+            **template_context(3),
+            **defaults,
+        )
+    )
+    source = (ROOT / "docs" / "levels" / "level-3.md").read_text(encoding="utf-8")
+    shown = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", source, re.DOTALL)]
+    assert {"governance": params["governance"]} in shown
+
+
 def test_upgrade_command_matches_the_template() -> None:
     for path in (ROOT / "copier.yml", TEMPLATE / "README.md.jinja"):
         assert UPGRADE_COMMAND in path.read_text(encoding="utf-8"), path

@@ -25,12 +25,14 @@ mlflow.set_tracking_uri("sqlite:///mlflow.db")
 run = mlflow.get_run(sys.argv[1])
 model = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
 artifacts = [item.path for item in MlflowClient().list_artifacts(run.info.run_id, "plots")]
+splits = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/data/splits.json")
 print(json.dumps({
     "experiment": mlflow.get_experiment(run.info.experiment_id).name,
     "params": run.data.params,
     "metrics": run.data.metrics,
     "plots": sorted(artifacts),
     "model": type(model).__name__,
+    "splits": splits,
 }))
 """
 
@@ -74,7 +76,7 @@ def pytest_collection_modifyitems(items):
 # What the jobs of a feature write that the team commits: the records of the work.
 RECORDS = {
     "audit": r"audit/trail\.jsonl",
-    "model_card": r"reports/model_cards/[\w-]+-v\d+\.md",
+    "model_card": r"reports/model_cards/[\w-]+-v\d+(\.md|-reliability\.png)",
     "dvc": r"dvc\.lock|data/raw/(data\.csv\.dvc|\.gitignore)",
 }
 
@@ -175,6 +177,8 @@ class ProjectChecks(RenderedProject):
         assert run["metrics"]["roc_auc"] > 0.95
         assert run["plots"] == ["plots/confusion_matrix.png", "plots/roc_curve.png"]
         assert run["model"] == "Pipeline"
+        rows = {split: record["rows"] for split, record in run["splits"].items()}
+        assert rows == {"train": 455, "test": 114}, "the breast-cancer data, split 80/20"
 
     def test_predict_writes_predictions_and_leaves_the_work_tree_clean(
         self, project, scoring_model

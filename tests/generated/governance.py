@@ -22,7 +22,7 @@ class LineageChecks:
 
 
 class ModelCardChecks:
-    """Every registered version has a card that names its data."""
+    """Every registered version has a card a reviewer can sign, with plausible numbers."""
 
     def test_a_card_names_the_versions_data_and_metrics(self, project, reproduced):
         name = project.package.replace("_", "-")
@@ -31,6 +31,56 @@ class ModelCardChecks:
         dvc_file = yaml.safe_load((project.path / "data" / "raw" / "data.csv.dvc").read_text())
         assert dvc_file["outs"][0]["md5"] in text and reproduced["commit"] in text
         assert "| roc_auc |" in text and "## Intended use" in text
+
+    def test_the_card_has_every_section_with_plausible_numbers(self, project, reproduced):
+        name = project.package.replace("_", "-")
+        folder = project.path / "reports" / "model_cards"
+        card = (folder / f"{name}-v{reproduced['version']}.md").read_text()
+        governance = yaml.safe_load((project.path / "params.yaml").read_text())["governance"]
+        sections = dict(re.findall(r"^## ([^\n]+)\n\n(.*?)(?=^## |\Z)", card, re.M | re.S))
+        assert list(sections) == list(CARD_SECTIONS), list(sections)
+        assert f"- Owner: {governance['owner']}" in sections["Owner and risk"]
+        assert f"- Risk tier: {governance['risk_tier']} (" in sections["Owner and risk"]
+        assert sections["Approval"].startswith(("Approval: pending.", "Approved by "))
+        assert "### Intended use" in sections["Intended use and limitations"]
+
+        train = (project.path / "data" / "prepared" / "train.csv").read_text().splitlines()
+        assert f"training split: {len(train) - 1} rows, " in sections["Training data"]
+
+        intervals = re.findall(
+            r"^\| (\w+) \| ([\d.]+) \| \[([\d.]+), ([\d.]+)\] \|",
+            sections["Evaluation on the held-out split"],
+            re.M,
+        )
+        assert {"accuracy", "roc_auc", "brier"} <= {metric for metric, *_ in intervals}
+        for metric, *numbers in intervals:
+            value, low, high = map(float, numbers)
+            assert 0 <= low <= value <= high <= 1, (metric, value, low, high)
+
+        brier = float(re.search(r"Brier score: ([\d.]+)", sections["Calibration"]).group(1))
+        assert 0 <= brier <= 1
+        (plot,) = re.findall(r"!\[[^]]*\]\(([\w.-]+\.png)\)", sections["Calibration"])
+        assert (folder / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+        test_csv = project.path / "data" / "prepared" / "test.csv"
+        test_rows = len(test_csv.read_text().splitlines()) - 1
+        for column in governance["slices"]:
+            table = sections["Metrics by slice"].split(f"### {column}\n", 1)[1].split("###")[0]
+            counts = re.findall(r"^\| [^|]+ \| (\d+) \|", table, re.M)
+            assert sum(map(int, counts)) == test_rows, table
+
+
+# The sections of a model card, in order.
+CARD_SECTIONS = (
+    "Owner and risk",
+    "Approval",
+    "Intended use and limitations",
+    "Training data",
+    "Evaluation on the held-out split",
+    "Calibration",
+    "Metrics by slice",
+    "Parameters",
+)
 
 
 TAMPERINGS = {
