@@ -130,6 +130,11 @@ FEATURES: dict[str, Feature] = {
         "a tamper-evident audit trail of the stages, promotions and deployments",
         requires=("lineage",),
     ),
+    "object_lock_anchor": Feature(
+        "every head of the audit trail also written once to an S3 bucket with Object Lock "
+        "(compliance mode), checked by make audit",
+        requires=("audit",),
+    ),
     "docker": Feature(
         "a Dockerfile for the service or the batch job, and a compose file with an MLflow server"
     ),
@@ -201,6 +206,7 @@ CHOICE_FEATURES: dict[tuple[str, Any], tuple[str, ...]] = {
     ("data_remote", "s3"): ("cloud_remote",),
     ("data_remote", "gcs"): ("cloud_remote",),
     ("data_remote", "azure"): ("cloud_remote",),
+    ("audit_anchor", "s3-object-lock"): ("object_lock_anchor",),
     ("orchestrator", "kubeflow"): ("kubeflow",),
 }
 
@@ -364,6 +370,7 @@ BUILT_LEVELS = (1, 2, 3, 4)
 ASKED_FROM: dict[str, int] = {
     "serving": 2,
     "data_remote": 3,
+    "audit_anchor": 3,
     "orchestrator": 4,
 }
 
@@ -688,6 +695,17 @@ EVIDENCE: dict[str, Evidence] = {
             ),
         ),
         "a hash-chained audit trail of stages, promotions and deployments (`make audit`)",
+    ),
+    "object_lock_anchor": Evidence(
+        (
+            Clue("an audit trail", features=("audit",)),
+            Clue(
+                "the trail's heads in write-once storage",
+                text=((PYTHON, r"ObjectLockMode|ObjectLockRetainUntilDate|immutability_policy"),),
+            ),
+        ),
+        "write each head of the audit trail once to an S3 bucket with Object Lock in "
+        "compliance mode (audit_anchor=s3-object-lock), and check the trail against them",
     ),
     "docker": Evidence(
         (Clue("a Dockerfile", files=("Dockerfile", "**/Dockerfile", "**/*.Dockerfile")),),

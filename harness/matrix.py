@@ -237,6 +237,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         "src/{pkg}/governance/promote.py",
         "tests/test_audit.py",
     },
+    "object_lock_anchor": {"src/{pkg}/governance/anchor_store.py", "tests/test_audit_anchor.py"},
     "docker": {"Dockerfile", ".dockerignore", "compose.yaml"},
     "cd": {".github/workflows/cd.yml"},
     "repo_governance": {

@@ -17,15 +17,16 @@ def module_name(path: Path, src: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph(src: Path, package: str) -> dict[str, set[str]]:
+def import_graph(src: Path, package: str, lazy: bool = True) -> dict[str, set[str]]:
     """Each module of the package and the package's modules it imports, anywhere in it
-    (at the top, inside a function, under TYPE_CHECKING)."""
+    (at the top, inside a function, under TYPE_CHECKING); with `lazy=False`, only those it
+    imports when it loads (not inside a function)."""
     modules = {module_name(path, src): path for path in (src / package).rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         is_package = path.name == "__init__.py"
         edges = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _import_nodes(ast.parse(path.read_text(encoding="utf-8")), lazy):
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -38,6 +39,23 @@ def import_graph(src: Path, package: str) -> dict[str, set[str]]:
             edges |= {target for target in targets if target in modules and target != name}
         graph[name] = edges
     return graph
+
+
+def _import_nodes(tree: ast.Module, lazy: bool) -> list[ast.AST]:
+    """Every node of the module, or, unless `lazy`, those outside its functions."""
+    if lazy:
+        return list(ast.walk(tree))
+    nodes: list[ast.AST] = []
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        nodes.append(node)
+        pending += [
+            child
+            for child in ast.iter_child_nodes(node)
+            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+    return nodes
 
 
 def _absolute(module: str, is_package: bool, target: str | None, level: int) -> str:

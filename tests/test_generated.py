@@ -20,7 +20,12 @@ from tests.generated.ci import CIChecks, TemplateUpdatesChecks
 from tests.generated.docker import DockerChecks
 from tests.generated.drift import ContinuousTrainingChecks, DriftChecks
 from tests.generated.dvc import CloudRemoteChecks, DvcChecks, LocalRemoteChecks
-from tests.generated.governance import AuditChecks, LineageChecks, ModelCardChecks
+from tests.generated.governance import (
+    AuditChecks,
+    LineageChecks,
+    ModelCardChecks,
+    ObjectLockAnchorChecks,
+)
 from tests.generated.kubeflow import KubeflowChecks
 from tests.generated.kubernetes import KubernetesChecks
 from tests.generated.monitoring import MonitoringChecks
@@ -50,6 +55,7 @@ FEATURE_CHECKS: dict[str, type] = {
     "lineage": LineageChecks,
     "model_card": ModelCardChecks,
     "audit": AuditChecks,
+    "object_lock_anchor": ObjectLockAnchorChecks,
     "docker": DockerChecks,
     "cd": CDChecks,
     "repo_governance": RepoGovernanceChecks,

@@ -200,13 +200,17 @@ def test_questions_first_asked_on_the_way_up_take_their_default_or_the_answer_gi
     defaults.update(mlops_level=4)
     assert defaults.answers["data_remote"] == "local"
     assert defaults.answers["orchestrator"] == "github"
+    assert defaults.answers["audit_anchor"] == "mlflow"
 
     given = render(template, tmp_path / "given" / "clinic", **TEAM, mlops_level=2)
     given.git_commit_all("Render the template")
-    given.update(mlops_level=4, data_remote="s3", orchestrator="kubeflow")
+    given.update(
+        mlops_level=4, data_remote="s3", orchestrator="kubeflow", audit_anchor="s3-object-lock"
+    )
     assert given.answers["data_remote"] == "s3" and given.answers["orchestrator"] == "kubeflow"
     assert "url = s3://" in (given.path / ".dvc" / "config").read_text()
     assert (given.path / "pipelines" / "kubeflow.py").is_file()
+    assert (given.path / "src" / given.package / "governance" / "anchor_store.py").is_file()
 
 
 def test_climbing_one_level_at_a_time_ends_where_jumping_does(template, tmp_path):

@@ -113,3 +113,29 @@ class AuditChecks:
         assert f"version {reproduced['version']}, from run" in answer
         assert f"lineage.git_commit: {reproduced['commit']}" in answer
         assert " register by " in answer
+
+
+class ObjectLockAnchorChecks:
+    """`make audit` with the write-once bucket (audit_anchor=s3-object-lock); the project's
+    own tests run the bucket itself in moto's S3 (tests/test_audit_anchor.py)."""
+
+    def test_without_audit_bucket_make_audit_says_the_heads_stay_in_mlflow(
+        self, project, reproduced
+    ):
+        output = project.make("audit")
+        assert "the chain holds" in output
+        assert "AUDIT_BUCKET is not set, so the audit trail's heads are kept in MLflow" in output
+
+    def test_a_bucket_out_of_reach_is_one_line_naming_it(self, project, reproduced):
+        unreachable = {
+            "AUDIT_BUCKET": "audit-heads",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # the discard port: nothing listens
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_MAX_ATTEMPTS": "1",
+        }
+        output = project.run("make", "audit", check=False, env=unreachable)
+        assert "Error 1" in output and "Traceback" not in output
+        (line,) = [line for line in output.splitlines() if line.startswith("error:")]
+        assert "bucket audit-heads (AUDIT_BUCKET)" in line, output
