@@ -145,6 +145,9 @@ class Project:
         is a link to the project's, which uv uses as it is (UV_NO_SYNC)."""
         shutil.copytree(self.path, path, symlinks=True, ignore=shutil.ignore_patterns(".venv"))
         (path / ".venv").symlink_to(self.path / ".venv", target_is_directory=True)
+        if (path / ".git").is_dir():  # `.venv/` in .gitignore matches no link: keep it out
+            with (path / ".git" / "info" / "exclude").open("a", encoding="utf-8") as exclude:
+                exclude.write("/.venv\n")
         return CopiedProject(path, self.interpreter)
 
     def empty_store(self) -> Path:

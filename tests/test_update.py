@@ -89,8 +89,14 @@ class UpgradeWithTheTeamsEdits:
             assert workflow.read_text().endswith(OWN_CI_STEP)
         project.make("setup")
         project.make("lint", "test")
-        main_job = "repro" if project_has(project.answers).dvc else "pipeline"
-        assert "as champion" in project.make(main_job)
+        has = project_has(project.answers)
+        registered = project.make("repro" if has.dvc else "pipeline")
+        if not has.audit:  # no approval below level 3: a winner is the champion
+            assert "as champion" in registered
+        elif not has.continuous_training:  # level 3: a person approves every champion
+            assert "as challenger" in registered and "make promote VERSION=" in registered
+        else:  # level 4: the policy promotes, or says why not
+            assert "as champion" in registered or "not promoted by policy" in registered
 
 
 for _low, _high in UPGRADES:

@@ -113,6 +113,7 @@ class RenderedProject:
         generated = render(template, path, **cls.variant.answers)
         generated.git_commit_all("Render the template")
         generated.make("setup")
+        generated.git_commit_all("Lock the dependencies")  # uv.lock, as the README says
         return generated
 
 

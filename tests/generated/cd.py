@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+from pathlib import Path
 
+import pytest
 import yaml
 
-from harness.project import (
-    check_jsonschema,
-)
+from harness.actions import ActionCall, make_origin, run_workflow
+from harness.github_api import FakeGitHub
+from harness.project import check_jsonschema
+from harness.stand_ins import checkout
+from tests.generated.base import ALIASES, once_per_level, registered
+
+# The newest promote event of a work tree's audit trail.
+LAST_EVENT = "audit/trail.jsonl"
+
+
+def last_event(path: Path) -> dict:
+    return json.loads((path / LAST_EVENT).read_text().splitlines()[-1])
+
+
+def checkout_beside(storage: Path):
+    """actions/checkout, with the project's local DVC remote next to the clone, as it is
+    next to every clone of the team's."""
+
+    def stand_in(call: ActionCall) -> None:
+        checkout(call)
+        beside = call.workspace.parent / storage.name
+        if not beside.exists():
+            beside.symlink_to(storage)
+
+    return stand_in
 
 
 class CDChecks:
@@ -20,13 +46,111 @@ class CDChecks:
         assert workflow["concurrency"]["cancel-in-progress"] is False
         jobs = workflow["jobs"]
         assert jobs["promote"]["environment"] == "production"
-        assert jobs["promote"]["needs"] == "image"
+        assert jobs["promote"]["needs"] == ["image", "request"]
+        assert "environment" not in jobs["request"]  # asked before anyone approves
         assert jobs["image"]["permissions"]["packages"] == "write"
         assert "packages" not in jobs["promote"]["permissions"]
         for job in jobs.values():
             for step in job["steps"]:
                 if "uses" in step:
                     assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+    @once_per_level
+    def test_a_release_story_run_as_github_runs_it(self, project, champion, tmp_path):
+        """A challenger, a promotion requested by one person and approved by another;
+        refused: a self-approval, a challenger that moved after the request, an environment
+        without reviewers. Each job in a fresh clone, GitHub's API answered by a fake."""
+        if self.variant.has.kubernetes or not self.variant.has.local_remote:
+            pytest.skip("the deploy job needs a cluster; a cloud remote, its bucket")
+        work = project.copy(tmp_path / "team")
+        package = project.package
+        # Training proposes: a second version, registered as the challenger.
+        for job in ("train", "evaluate"):
+            work.run(f".venv/bin/{package}", job)
+        candidate, role = registered(work.run(f".venv/bin/{package}", "register"))
+        assert role == "challenger"
+        assert work.python(ALIASES.format(package=package))["champion"] == champion
+        work.make("push")  # its data to the copy's own remote, next to it
+        work.git_commit_all("Records of the new challenger")  # the trail goes with the code
+        url = re.search(r"url = (.+)", (work.path / ".dvc" / "config").read_text()).group(1)
+        storage = (work.path / ".dvc" / url.strip()).resolve()
+        origin = make_origin(work, tmp_path / "origin.git")
+        secrets = {"MLFLOW_TRACKING_URI": f"sqlite:///{work.path / 'mlflow.db'}"}
+        cd = ".github/workflows/cd.yml"
+
+        def release(api: FakeGitHub, approver: str | None, folder: str, between=None):
+            kwargs = {
+                "event": "workflow_dispatch",
+                "inputs": {"model_version": ""},
+                "secrets": secrets,
+                "api": api,
+                "actor": "alice",
+                "stand_ins": {"actions/checkout": checkout_beside(storage)},
+            }
+            waiting = run_workflow(origin, cd, tmp=tmp_path / folder, **kwargs)
+            if approver is None:  # no reviewers: nothing waits
+                return waiting
+            assert waiting["promote"].result == "waiting", waiting["request"].report()
+            if between:
+                between()
+            api.approve(waiting.run_id, approver)
+            return run_workflow(origin, cd, tmp=tmp_path / folder, resume=waiting, **kwargs)
+
+        with FakeGitHub(origin.repository) as api:
+            api.add_environment("production", reviewers=["alice", "bob"])
+            own = release(api, "alice", "self-approved")
+            assert own["promote"].result == "failure" and "four eyes" in own["promote"].log
+            moved = release(
+                api,
+                "bob",
+                "moved",
+                between=lambda: work.python(MOVE_CHALLENGER.format(package=package), champion),
+            )
+            assert "request the promotion again" in moved["promote"].log
+            work.python(MOVE_CHALLENGER.format(package=package), candidate)
+            approved = release(api, "bob", "approved")
+            assert approved["promote"].result == "success", approved["promote"].report()
+        aliases = work.python(ALIASES.format(package=package))
+        assert aliases["champion"] == candidate
+        clone = tmp_path / "after"
+        origin.clone(clone)
+        event = last_event(clone)
+        assert event["event"] == "promote" and event["version"] == candidate
+        assert (event["approver"], event["requester"]) == ("bob", "alice")
+        assert event["model_digest"].startswith("sha256:") and event["data_md5"]
+        # `make audit`'s check on a clone of the origin, against the shared store: green.
+        audit = AUDIT.format(package=package, store=secrets["MLFLOW_TRACKING_URI"])
+        audited = subprocess.run(
+            [str(work.path / ".venv" / "bin" / "python"), "-c", audit],
+            cwd=clone,
+            env=work.env(),
+            capture_output=True,
+            text=True,
+        )
+        assert audited.returncode == 0 and json.loads(audited.stdout)["events"] > 0, audited
+        with FakeGitHub(origin.repository) as api:
+            api.add_environment("production")  # no required reviewers
+            unguarded = release(api, None, "unguarded")
+            assert "no required reviewers" in unguarded["promote"].log
+        assert work.python(ALIASES.format(package=package))["champion"] == candidate
+
+
+# Moves the challenger alias, as a retraining between request and approval does.
+MOVE_CHALLENGER = """
+import sys, mlflow
+from {package}.config import MODEL_NAME
+mlflow.set_tracking_uri("sqlite:///mlflow.db")
+mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, "challenger", sys.argv[1])
+print("null")
+"""
+
+# `make audit`'s check, on a clone of the origin against the shared store.
+AUDIT = """
+import json, os
+os.environ["MLFLOW_TRACKING_URI"] = "{store}"
+from {package}.governance.audit import recorded_heads, verify
+print(json.dumps({{"events": verify(recorded_heads())}}))
+"""
 
 
 class RepoGovernanceChecks:

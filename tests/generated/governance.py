@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import pytest
 import yaml
 
-from tests.generated.base import VERSION_TAGS, once_per_level
+from tests.generated.base import ALIASES, VERSION_TAGS, once_per_level, registered
 
 
 class LineageChecks:
@@ -91,8 +93,47 @@ TAMPERINGS = {
 }
 
 
+# Makes a version the champion as the CD workflow's promote job leaves it, where the
+# promote job's data check cannot run here (a cloud remote this machine cannot reach).
+CROWN = """
+import sys, mlflow
+from {package}.config import MODEL_NAME
+mlflow.set_tracking_uri("sqlite:///mlflow.db")
+mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, "champion", sys.argv[1])
+"""
+
+
 class AuditChecks:
-    """`make audit`: 0 for an intact trail; each kind of tampering named, non-zero."""
+    """`make audit`: 0 for an intact trail; each kind of tampering named, non-zero.
+    Registering proposes; only `make promote` makes a champion, on a recorded approval."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def champion(cls, project, reproduced) -> str:
+        """`make repro` registers a challenger and leaves the champion alone; `make push`
+        then `make promote VERSION=N` makes it the champion, git's user as approver."""
+        version, role = registered(reproduced["output"])
+        aliases = project.python(ALIASES.format(package=project.package))
+        assert role == "challenger" and "champion" not in aliases, reproduced["output"]
+        if cls.variant.has.local_remote:
+            project.make("push")
+            promoted = project.make("promote", f"VERSION={version}")
+            assert f"Version {version} of " in promoted and "approved by " in promoted
+            event = json.loads(
+                (project.path / "audit" / "trail.jsonl").read_text().splitlines()[-1]
+            )
+            assert event["event"] == "promote" and event["approver"] == event["requester"]
+            assert event["model_digest"].startswith("sha256:") and event["data_md5"]
+        else:
+            project.python(CROWN.format(package=project.package), version)
+        return version
+
+    def test_promote_refuses_what_it_cannot_promote_in_one_line(self, project, champion):
+        missing = project.run("make", "promote", "VERSION=999", check=False)
+        assert "Error 1" in missing and "has no such version" in missing
+        assert "Traceback" not in missing
+        unnamed = project.run("make", "promote", check=False)
+        assert "Name the version to promote" in unnamed and "Traceback" not in unnamed
 
     @once_per_level
     def test_make_audit_catches_every_kind_of_tampering(self, project, reproduced, tmp_path):
