@@ -907,12 +907,6 @@ def _asked(context: Context, question: str) -> bool:
     return asked(question, context)
 
 
-def exclude_patterns(paths: list[str] | str) -> str:
-    """copier's `_exclude` lines (gitignore patterns) that match exactly these paths."""
-    paths = [paths] if isinstance(paths, str) else paths
-    return "\n".join("/" + re.sub(r"([*?[\]!#\\])", r"\\\1", path) for path in paths)
-
-
 class LadderGlobals(Extension):
     """Functions and filters that copier.yml uses in defaults, help texts and validators."""
 
@@ -933,7 +927,6 @@ class LadderGlobals(Extension):
             recommended_level=_recommended_level,
         )
         environment.filters["package_name_error"] = package_name_error
-        environment.filters["exclude_patterns"] = exclude_patterns
 
 
 def dist_name(package: str) -> str:

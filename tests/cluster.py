@@ -74,7 +74,11 @@ def pod_spec(
     tracking server, the Pushgateway) with the test's own servers.
     """
     (spec,) = [item for item in pod["spec"]["containers"] if item["name"] == container]
-    config = next(item for item in objects if item["kind"] == "ConfigMap")["data"]
+    configs = {
+        item["metadata"]["name"]: item.get("data", {})
+        for item in objects
+        if item["kind"] == "ConfigMap"
+    }
     namespace = next(item for item in objects if item["kind"] == "Namespace")["metadata"]["name"]
     env, read = {}, {}
     for item in spec.get("env", []):
@@ -82,7 +86,11 @@ def pod_spec(
         if "value" in item:
             env[item["name"]] = item["value"]
         elif "configMapKeyRef" in source:
-            key = source["configMapKeyRef"]["key"]
+            ref = source["configMapKeyRef"]
+            key, config = ref["key"], configs.get(ref["name"], {})
+            if key not in config:  # as the kubelet does: optional, unset; else the pod fails
+                assert ref.get("optional"), f"{item['name']}: no key {key} in {ref['name']}"
+                continue
             read[key] = config[key]
             env[item["name"]] = services.get(key, config[key])
         elif source.get("fieldRef", {}).get("fieldPath") == "metadata.namespace":

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests.generated.base import ALIASES, VERSION_TAGS, once_per_level, registered
+from tests.generated.base import ALIASES, CROWN, VERSION_TAGS, once_per_level, registered
 
 
 class LineageChecks:
@@ -95,14 +95,6 @@ TAMPERINGS = {
 
 # Makes a version the champion as the CD workflow's promote job leaves it, where the
 # promote job's data check cannot run here (a cloud remote this machine cannot reach).
-CROWN = """
-import sys, mlflow
-from {package}.config import MODEL_NAME
-mlflow.set_tracking_uri("sqlite:///mlflow.db")
-mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, "champion", sys.argv[1])
-"""
-
-
 class AuditChecks:
     """`make audit`: 0 for an intact trail; each kind of tampering named, non-zero.
     Registering proposes; only `make promote` makes a champion, on a recorded approval."""

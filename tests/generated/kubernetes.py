@@ -644,32 +644,46 @@ class KubernetesChecks:
             trail.unlink(missing_ok=True)
 
     def test_the_release_deploys_the_prod_overlay_after_the_promotion(self, project, tmp_path):
-        """The deploy job: after `promote`, the same environment, read-only; its image edit
-        names the overlay's image, so every workload runs the release's image."""
+        """The deploy job: only after `promote` succeeded, in the same environment, read-only;
+        it pins the image CD built by digest and the promoted version in model.env, so every
+        workload runs the release's image and serves the version that was approved."""
         workflow = yaml.safe_load((project.path / ".github/workflows/cd.yml").read_text())
         deploy = workflow["jobs"]["deploy"]
-        assert deploy["needs"] == "promote"
+        assert "promote" in deploy["needs"] and "needs.promote.result == 'success'" in deploy["if"]
         assert deploy["environment"] == workflow["jobs"]["promote"]["environment"]
-        assert deploy["permissions"] == {"contents": "read"}
-        assert deploy["if"] == "github.event_name == 'push'"
+        assert deploy["permissions"] == {"contents": "read", "attestations": "read"}
+        assert deploy["env"]["VERSION"] == "${{ needs.request.outputs.version }}"
+        assert deploy["env"]["IMAGE_DIGEST"] == "${{ needs.image.outputs.digest }}"
         steps = {step.get("name"): step for step in deploy["steps"]}
         assert "secrets.KUBECONFIG" in steps["Cluster credentials"]["env"]["KUBECONFIG_CONTENT"]
-        apply = steps["Apply the prod overlay with the release's image"]
+        assert "gh attestation verify" in steps["Verify the image's provenance"]["run"]
+        apply = steps["Apply the prod overlay with the image and the model version"]
         assert apply["working-directory"] == "deploy/k8s/overlays/prod"
         assert "kubectl apply -k ." in apply["run"]
-        edit = re.search(
-            r'kustomize edit set image "([\w-]+)=(\S+):\$\{GITHUB_REF_NAME\}"', apply["run"]
-        )
-        assert edit and edit.group(2) == "ghcr.io/${GITHUB_REPOSITORY,,}", apply["run"]
-        # What `kustomize edit set image` writes, for a release v9.9.9 of acme/model.
+        assert "printf 'MODEL_VERSION=%s\\n' \"$VERSION\" > model.env" in apply["run"]
+        edit = re.search(r'kustomize edit set image "([\w-]+)=\$IMAGE@\$IMAGE_DIGEST"', apply["run"])
+        assert edit, apply["run"]
+        # What the step writes, for an image ghcr.io/acme/model@sha256:… promoted as version 7.
+        digest = "sha256:" + "a" * 64
         deploy_dir = tmp_path / "k8s"
         shutil.copytree(project.path / "deploy" / "k8s", deploy_dir)
         overlay = deploy_dir / "overlays" / "prod" / "kustomization.yaml"
         kustomization = yaml.safe_load(overlay.read_text())
         (image,) = [item for item in kustomization["images"] if item["name"] == edit.group(1)]
-        image.update(newName="ghcr.io/acme/model", newTag="v9.9.9")
+        image.pop("newTag", None)
+        image.update(newName="ghcr.io/acme/model", digest=digest)
         overlay.write_text(yaml.safe_dump(kustomization))
+        (overlay.parent / "model.env").write_text("MODEL_VERSION=7\n")
         built = objects_of(kustomize(overlay.parent))
         workloads = [item for item in built if item["kind"] in WORKLOADS]
-        images = {c["image"] for w in workloads for c in pod_template(w)["spec"]["containers"]}
-        assert images == {"ghcr.io/acme/model:v9.9.9"}
+        containers = [c for w in workloads for c in pod_template(w)["spec"]["containers"]]
+        assert {c["image"] for c in containers} == {f"ghcr.io/acme/model@{digest}"}
+        (config,) = [
+            item for item in built
+            if item["kind"] == "ConfigMap" and "MODEL_VERSION" in item.get("data", {})
+        ]
+        assert config["data"]["MODEL_VERSION"] == "7"
+        for container in containers:  # every workload reads the version the CD pinned
+            refs = [e["valueFrom"]["configMapKeyRef"] for e in container.get("env", [])
+                    if e["name"] == "MODEL_VERSION"]
+            assert refs and refs[0]["name"] == config["metadata"]["name"], container["name"]
