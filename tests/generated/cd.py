@@ -78,10 +78,10 @@ class CDChecks:
         secrets = {"MLFLOW_TRACKING_URI": f"sqlite:///{work.path / 'mlflow.db'}"}
         cd = ".github/workflows/cd.yml"
 
-        def release(api: FakeGitHub, approver: str | None, folder: str, between=None):
+        def release(api: FakeGitHub, approver: str | None, folder: str, between=None, version=""):
             kwargs = {
                 "event": "workflow_dispatch",
-                "inputs": {"model_version": ""},
+                "inputs": {"model_version": version},
                 "secrets": secrets,
                 "api": api,
                 "actor": "alice",
@@ -110,14 +110,25 @@ class CDChecks:
             work.python(MOVE_CHALLENGER.format(package=package), candidate)
             approved = release(api, "bob", "approved")
             assert approved["promote"].result == "success", approved["promote"].report()
-        aliases = work.python(ALIASES.format(package=package))
-        assert aliases["champion"] == candidate
-        clone = tmp_path / "after"
+            aliases = work.python(ALIASES.format(package=package))
+            assert aliases["champion"] == candidate
+            assert work.python(SERVED.format(package=package)).endswith(f"/{candidate}")
+            origin.clone(tmp_path / "after")
+            event = last_event(tmp_path / "after")
+            assert event["event"] == "promote" and event["version"] == candidate
+            assert (event["approver"], event["requester"]) == ("bob", "alice")
+            assert event["model_digest"].startswith("sha256:") and event["data_md5"]
+            # A rollback: the run by hand names the version before, approved like any other,
+            # and what scoring loads is that version again.
+            rollback = release(api, "bob", "rollback", version=champion)
+            assert rollback["promote"].result == "success", rollback["promote"].report()
+        assert work.python(ALIASES.format(package=package))["champion"] == champion
+        assert work.python(SERVED.format(package=package)).endswith(f"/{champion}")
+        clone = tmp_path / "after-rollback"
         origin.clone(clone)
         event = last_event(clone)
-        assert event["event"] == "promote" and event["version"] == candidate
+        assert (event["version"], event["previous"]) == (champion, candidate)
         assert (event["approver"], event["requester"]) == ("bob", "alice")
-        assert event["model_digest"].startswith("sha256:") and event["data_md5"]
         # `make audit`'s check on a clone of the origin, against the shared store: green.
         audit = AUDIT.format(package=package, store=secrets["MLFLOW_TRACKING_URI"])
         audited = subprocess.run(
@@ -132,8 +143,17 @@ class CDChecks:
             api.add_environment("production")  # no required reviewers
             unguarded = release(api, None, "unguarded")
             assert "no required reviewers" in unguarded["promote"].log
-        assert work.python(ALIASES.format(package=package))["champion"] == candidate
+        assert work.python(ALIASES.format(package=package))["champion"] == champion
 
+
+# The model the project's scoring loads now (`make predict`, the scoring job, the service).
+SERVED = """
+import json
+from {package}.tracking.store import use_tracking_store
+from {package}.wiring import default_model_uri
+use_tracking_store()
+print(json.dumps(default_model_uri()))
+"""
 
 # Moves the challenger alias, as a retraining between request and approval does.
 MOVE_CHALLENGER = """

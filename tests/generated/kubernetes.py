@@ -661,7 +661,9 @@ class KubernetesChecks:
         assert apply["working-directory"] == "deploy/k8s/overlays/prod"
         assert "kubectl apply -k ." in apply["run"]
         assert "printf 'MODEL_VERSION=%s\\n' \"$VERSION\" > model.env" in apply["run"]
-        edit = re.search(r'kustomize edit set image "([\w-]+)=\$IMAGE@\$IMAGE_DIGEST"', apply["run"])
+        edit = re.search(
+            r'kustomize edit set image "([\w-]+)=\$IMAGE@\$IMAGE_DIGEST"', apply["run"]
+        )
         assert edit, apply["run"]
         # What the step writes, for an image ghcr.io/acme/model@sha256:… promoted as version 7.
         digest = "sha256:" + "a" * 64
@@ -679,11 +681,15 @@ class KubernetesChecks:
         containers = [c for w in workloads for c in pod_template(w)["spec"]["containers"]]
         assert {c["image"] for c in containers} == {f"ghcr.io/acme/model@{digest}"}
         (config,) = [
-            item for item in built
+            item
+            for item in built
             if item["kind"] == "ConfigMap" and "MODEL_VERSION" in item.get("data", {})
         ]
         assert config["data"]["MODEL_VERSION"] == "7"
         for container in containers:  # every workload reads the version the CD pinned
-            refs = [e["valueFrom"]["configMapKeyRef"] for e in container.get("env", [])
-                    if e["name"] == "MODEL_VERSION"]
+            refs = [
+                e["valueFrom"]["configMapKeyRef"]
+                for e in container.get("env", [])
+                if e["name"] == "MODEL_VERSION"
+            ]
             assert refs and refs[0]["name"] == config["metadata"]["name"], container["name"]
