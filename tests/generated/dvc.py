@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
 import yaml
 
+from harness.actions import make_origin, run_job
 from tests.generated.base import registered
 
 
@@ -78,3 +80,35 @@ class CloudRemoteChecks:
         assert f"{url}://team-bucket/data" in listed
         assert "team-bucket" in (project.path / ".dvc" / "config.local").read_text()
         assert "config.local" not in project.run("git", "status", "--porcelain")
+
+    def test_ci_pulls_the_data_reruns_the_stages_and_scores_what_it_registered(
+        self, project, reproduced, tmp_path
+    ):
+        """The CI workflow's check job as GitHub runs it (a fresh clone, GitHub's shells and
+        `if:`s), the remote's variable set to a folder that stands in for the bucket: it
+        pulls the data, reruns every stage into the runner's empty MLflow store and scores
+        the example batch with the version it registered; no champion is needed."""
+        if self.variant.has.continuous_training:
+            pytest.skip("level 3's cloud-remote project runs the same steps")
+        work = project.copy(tmp_path / "team")
+        bucket = tmp_path / "bucket"
+        work.run(".venv/bin/dvc", "remote", "modify", "--local", "storage", "url", str(bucket))
+        work.run(".venv/bin/dvc", "push")
+        work.git_commit_all("The pipeline's records")
+        origin = make_origin(work, tmp_path / "origin.git")
+        job = run_job(
+            origin,
+            ".github/workflows/ci.yml",
+            "check",
+            event="push",
+            tmp=tmp_path / "runner",
+            vars={"DVC_REMOTE_URL": str(bucket)},
+        )
+        assert job.ok, job.report()
+        assert job.step("Run the pipeline on the example data").conclusion == "skipped"
+        assert job.step("Fetch the versioned data").conclusion == "success"
+        repro = job.step("Reproduce the pipeline with DVC").output
+        version, role = registered(repro)
+        assert (version, role) == ("1", "challenger"), repro
+        scored = job.step("Score the example batch with the version the pipeline registered")
+        assert re.search(r"Wrote \d+ predictions to ", scored.output), scored.output
