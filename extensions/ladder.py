@@ -377,33 +377,46 @@ ASKED_FROM: dict[str, int] = {
 
 @dataclass(frozen=True)
 class CloudRemote:
-    """What a cloud data_remote needs: DVC's extra, the URL scheme, and its credentials."""
+    """What a cloud data_remote needs: DVC's extra, the URL scheme, the credentials a
+    person sets, and the repository variables of the workflows' keyless (OIDC) login."""
 
     extra: str  # dvc[<extra>]
     scheme: str  # <scheme>://bucket/path
+    provider: str  # the cloud, by name
     credentials: str  # the environment variables a person sets, in words
-    secrets: tuple[str, ...]  # the repository secrets CI passes on
+    variables: dict[str, str]  # repository variable: what it holds
 
 
 CLOUD_REMOTES: dict[str, CloudRemote] = {
     "s3": CloudRemote(
         "s3",
         "s3",
+        "AWS",
         "`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (or an AWS profile), and "
         "`AWS_ENDPOINT_URL` for an S3-compatible store",
-        ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+        {"AWS_ROLE_ARN": "the ARN of the role the workflows assume"},
     ),
     "gcs": CloudRemote(
         "gs",
         "gs",
-        "`GOOGLE_APPLICATION_CREDENTIALS`, the path of a service-account key",
-        ("GCP_SERVICE_ACCOUNT_KEY",),
+        "Google Cloud",
+        "`GOOGLE_APPLICATION_CREDENTIALS`, the path of a credentials file",
+        {
+            "GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/NUMBER/locations/global/"
+            "workloadIdentityPools/POOL/providers/PROVIDER",
+            "GCP_SERVICE_ACCOUNT": "the service account's email",
+        },
     ),
     "azure": CloudRemote(
         "azure",
         "azure",
+        "Azure",
         "`AZURE_STORAGE_CONNECTION_STRING`, or `AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY`",
-        ("AZURE_STORAGE_CONNECTION_STRING",),
+        {
+            "AZURE_CLIENT_ID": "the application (client) id of the app or managed identity",
+            "AZURE_TENANT_ID": "the directory (tenant) id",
+            "AZURE_STORAGE_ACCOUNT": "the storage account that holds the container",
+        },
     ),
 }
 # The Python base image of the Dockerfile, by python_version: the newest slim Debian

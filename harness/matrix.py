@@ -215,7 +215,7 @@ FEATURE_FILES: dict[str, set[str]] = {
         "tests/test_dvc.py",
     },
     "local_remote": set(),
-    "cloud_remote": set(),
+    "cloud_remote": {".github/scripts/cloud-credentials.sh"},
     "validation": {
         "src/{pkg}/data_checks.py",
         "src/{pkg}/stages/validate.py",
@@ -314,7 +314,7 @@ SERVING_FILES: dict[str, dict[bool, set[str]]] = {
     },
 }
 # Features that only change lines of other files (their checks test those lines).
-LINE_FEATURES = {"local_remote", "cloud_remote"}
+LINE_FEATURES = {"local_remote"}
 
 
 def expected_files(has: Has, package_name: str) -> set[str]:

@@ -157,12 +157,13 @@ class Project:
             self.run(".venv/bin/python", "-c", CREATE_STORE, str(store))
         return store
 
-    def python(self, code: str, *args: str) -> Any:
-        """Run `code` with the project's interpreter and `args`; it prints one JSON value."""
+    def python(self, code: str, *args: str, env: dict[str, str] | None = None) -> Any:
+        """Run `code` with the project's interpreter and `args` (`env` adds variables); it
+        prints one JSON value."""
         result = subprocess.run(
             [".venv/bin/python", "-c", code, *args],
             cwd=self.path,
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             capture_output=True,
             text=True,
             check=False,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
+import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -29,6 +32,7 @@ from harness.matrix import (
     rendered_only,
     variants,
 )
+from harness.oidc import OidcIssuer
 from harness.project import Project, render
 from tests.generated.base import step_script
 from tests.imports import back_arrows, cycles, import_graph, template_levels
@@ -168,9 +172,122 @@ def test_a_cloud_remote_is_configured_from_the_environment(rendered):
     config = (project.path / ".dvc" / "config").read_text()
     assert f"url = {remote.scheme}://DVC_REMOTE_URL-not-set/" in config
     assert f'"dvc[{remote.extra}]>=' in (project.path / "pyproject.toml").read_text()
-    workflow = (project.path / ".github" / "workflows" / "ci.yml").read_text()
-    for secret in remote.secrets:
-        assert f"${{{{ secrets.{secret} }}}}" in workflow
+
+
+# The secrets a workflow may read: none of them a cloud key.
+WORKFLOW_SECRETS = {"MLFLOW_TRACKING_URI", "GITHUB_TOKEN", "KUBECONFIG"}
+LOGIN = "bash .github/scripts/cloud-credentials.sh"
+
+
+def test_every_job_reaches_the_cloud_remote_with_its_oidc_token(rendered):
+    """No cloud key in any workflow: each job that pulls or pushes logs in first with the
+    job's OIDC token (`id-token: write`), the login's repository variables passed on."""
+    variant, project = rendered
+    if not variant.has.cloud_remote:
+        return
+    remote = CLOUD_REMOTES[project.answers["data_remote"]]
+    reaching = 0
+    for path in sorted((project.path / ".github" / "workflows").glob("*.yml")):
+        text = path.read_text()
+        assert set(re.findall(r"secrets\.(\w+)", text)) <= WORKFLOW_SECRETS, path.name
+        for name, job in yaml.safe_load(text)["jobs"].items():
+            runs = [step.get("run", "") for step in job.get("steps", [])]
+            remote_steps = [i for i, run in enumerate(runs) if "make remote" in run]
+            if not remote_steps:
+                assert LOGIN not in runs, (path.name, name)
+                continue
+            reaching += 1
+            login = runs.index(LOGIN)
+            assert login < remote_steps[0], (path.name, name)
+            assert job["permissions"]["id-token"] == "write", (path.name, name)
+            expected = {variable: f"${{{{ vars.{variable} }}}}" for variable in remote.variables}
+            assert job["steps"][login]["env"] == expected, (path.name, name)
+    assert reaching >= 1
+
+
+def login_values(data_remote: str) -> dict[str, str]:
+    values = {name: f"test-{name.lower()}" for name in CLOUD_REMOTES[data_remote].variables}
+    if data_remote == "gcs":
+        values["GCP_WORKLOAD_IDENTITY_PROVIDER"] = (
+            "projects/123/locations/global/workloadIdentityPools/github/providers/actions"
+        )
+    return values
+
+
+def run_login(project: Project, runner: Path, env: dict[str, str]) -> tuple[int, str, dict]:
+    """The login as its step runs it (`shell: bash`), with the runner's env files; its exit
+    status, its output and the variables it wrote to $GITHUB_ENV."""
+    runner.mkdir()
+    github_env = runner / "github_env"
+    github_env.touch()
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", LOGIN],
+        cwd=project.path,
+        env={
+            "PATH": os.environ["PATH"],
+            "RUNNER_TEMP": str(runner),
+            "GITHUB_ENV": str(github_env),
+            "GITHUB_RUN_ID": "7",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+    )
+    lines = github_env.read_text().splitlines()
+    return done.returncode, done.stdout + done.stderr, dict(line.split("=", 1) for line in lines)
+
+
+def test_the_cloud_login_hands_the_sdk_a_token_file_and_names_what_is_missing(rendered, tmp_path):
+    """The login script fetches the job's token for the cloud's audience into a file only
+    the runner's user reads, and sets what the cloud's SDK reads (AWS: the role and the
+    token file; Google: an external-account configuration; Azure: workload identity). A
+    variable not set, or a job without `id-token: write`, fails it in one line and
+    leaves $GITHUB_ENV untouched."""
+    variant, project = rendered
+    if not variant.has.cloud_remote:
+        return
+    data_remote = project.answers["data_remote"]
+    values = login_values(data_remote)
+    with OidcIssuer() as issuer:
+        status, output, written = run_login(project, tmp_path / "ok", {**issuer.env, **values})
+        assert status == 0, output
+        token_file = tmp_path / "ok" / "oidc-token"
+        assert token_file.read_text() == issuer.issued[-1]
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        if data_remote == "s3":
+            assert issuer.audiences == ["sts.amazonaws.com"]
+            assert written == {
+                "AWS_ROLE_ARN": values["AWS_ROLE_ARN"],
+                "AWS_WEB_IDENTITY_TOKEN_FILE": str(token_file),
+                "AWS_ROLE_SESSION_NAME": "github-7",
+            }
+        elif data_remote == "gcs":
+            provider = values["GCP_WORKLOAD_IDENTITY_PROVIDER"]
+            assert issuer.audiences == [f"https://iam.googleapis.com/{provider}"]
+            config_file = Path(written.pop("GOOGLE_APPLICATION_CREDENTIALS"))
+            assert written == {} and stat.S_IMODE(config_file.stat().st_mode) == 0o600
+            config = json.loads(config_file.read_text())
+            assert config["type"] == "external_account"
+            assert config["audience"] == f"//iam.googleapis.com/{provider}"
+            assert config["credential_source"] == {"file": str(token_file)}
+            account = values["GCP_SERVICE_ACCOUNT"]
+            assert (
+                f"/serviceAccounts/{account}:generateAccessToken"
+                in (config["service_account_impersonation_url"])
+            )
+        else:
+            assert issuer.audiences == ["api://AzureADTokenExchange"]
+            assert written == {**values, "AZURE_FEDERATED_TOKEN_FILE": str(token_file)}
+        for name in values:
+            status, output, written = run_login(
+                project, tmp_path / f"no-{name}", {**issuer.env, **values, name: ""}
+            )
+            assert status == 1 and written == {}, output
+            assert f"::error::Set the repository variable {name} " in output
+        status, output, written = run_login(project, tmp_path / "no-token", values)
+        assert status != 0 and written == {}, output
+        assert "give it `permissions: id-token: write`" in output
+        assert issuer.refused == 0
 
 
 def test_every_workflow_fails_on_a_failed_command_and_retraining_names_what_it_needs(

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from harness.actions import make_origin, run_job
+from harness.oidc import OidcIssuer
 from tests.generated.base import registered
 
 
@@ -66,6 +67,30 @@ class LocalRemoteChecks:
         assert changed == {"register"} and "outputs/register.json" in status.stdout, status
 
 
+LOGIN = "Log in to AWS with the job's OIDC token"
+# The credentials botocore finds from the login's variables (before moto's fake keys),
+# then, under moto, the role it assumed with them and a round trip to a bucket.
+WEB_IDENTITY = """
+import json, boto3
+from moto import mock_aws
+credentials = boto3.Session().get_credentials()
+with mock_aws():
+    frozen = credentials.get_frozen_credentials()  # AssumeRoleWithWebIdentity
+    keys = {
+        "aws_access_key_id": frozen.access_key,
+        "aws_secret_access_key": frozen.secret_key,
+        "aws_session_token": frozen.token,
+        "region_name": "us-east-1",
+    }
+    caller = boto3.client("sts", **keys).get_caller_identity()
+    s3 = boto3.client("s3", **keys)
+    s3.create_bucket(Bucket="team-bucket")
+    s3.put_object(Bucket="team-bucket", Key="data.csv", Body=b"a,b\\n")
+    read = s3.get_object(Bucket="team-bucket", Key="data.csv")["Body"].read().decode()
+print(json.dumps({"method": credentials.method, "arn": caller["Arn"], "read": read}))
+"""
+
+
 class CloudRemoteChecks:
     """A cloud DVC remote: configured from DVC_REMOTE_URL, never from a committed URL."""
 
@@ -96,15 +121,37 @@ class CloudRemoteChecks:
         work.run(".venv/bin/dvc", "push")
         work.git_commit_all("The pipeline's records")
         origin = make_origin(work, tmp_path / "origin.git")
-        job = run_job(
-            origin,
-            ".github/workflows/ci.yml",
-            "check",
-            event="push",
-            tmp=tmp_path / "runner",
-            vars={"DVC_REMOTE_URL": str(bucket)},
-        )
+        role = "arn:aws:iam::123456789012:role/dvc-ci"
+        with OidcIssuer() as issuer:  # the job is allowed `id-token: write`
+            job = run_job(
+                origin,
+                ".github/workflows/ci.yml",
+                "check",
+                event="push",
+                tmp=tmp_path / "runner",
+                vars={"DVC_REMOTE_URL": str(bucket), "AWS_ROLE_ARN": role},
+                env=issuer.env,
+            )
         assert job.ok, job.report()
+        assert f"DVC reaches S3 as the role {role}" in job.step(LOGIN).output
+        assert issuer.audiences == ["sts.amazonaws.com"]
+        # What the later steps got, as botocore reads it: the role, by the job's token.
+        (token_file,) = (tmp_path / "runner").rglob("oidc-token")
+        identity = work.python(
+            WEB_IDENTITY,
+            env={
+                "AWS_ROLE_ARN": role,
+                "AWS_WEB_IDENTITY_TOKEN_FILE": str(token_file),
+                "AWS_ROLE_SESSION_NAME": "github-7",
+                "AWS_CONFIG_FILE": str(tmp_path / "none"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            },
+        )
+        assert identity == {
+            "method": "assume-role-with-web-identity",
+            "arn": "arn:aws:sts::123456789012:assumed-role/dvc-ci/github-7",
+            "read": "a,b\n",
+        }
         assert job.step("Run the pipeline on the example data").conclusion == "skipped"
         assert job.step("Fetch the versioned data").conclusion == "success"
         repro = job.step("Reproduce the pipeline with DVC").output
