@@ -157,5 +157,5 @@ class CloudRemoteChecks:
         repro = job.step("Reproduce the pipeline with DVC").output
         version, role = registered(repro)
         assert (version, role) == ("1", "challenger"), repro
-        scored = job.step("Score the example batch with the version the pipeline registered")
+        scored = job.step("Score the example batch with the model the pipeline made")
         assert re.search(r"Wrote \d+ predictions to ", scored.output), scored.output
