@@ -57,14 +57,15 @@ print(json.dumps(mlflow.MlflowClient().get_model_version(MODEL_NAME, sys.argv[1]
 """
 
 
-# Makes a version the champion directly, as `make promote` does once a person approved:
-# for checks whose subject is not the approval (a workspace's store has no trail).
-CROWN = """
+# Points an alias at a version directly (`champion`, as `make promote` does once a person
+# approved; `challenger`, as a retraining does): for checks whose subject is not the
+# approval (a workspace's store has no trail).
+SET_ALIAS = """
 import json, sys, mlflow
 from {package}.config import MODEL_NAME
 mlflow.set_tracking_uri("sqlite:///mlflow.db")
-mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, "champion", sys.argv[1])
-print(json.dumps(sys.argv[1]))
+mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, sys.argv[1], sys.argv[2])
+print(json.dumps(sys.argv[2]))
 """
 
 

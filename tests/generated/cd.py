@@ -14,7 +14,7 @@ from harness.actions import ActionCall, make_origin, run_workflow
 from harness.github_api import FakeGitHub
 from harness.project import check_jsonschema
 from harness.stand_ins import checkout
-from tests.generated.base import ALIASES, once_per_level, registered
+from tests.generated.base import ALIASES, SET_ALIAS, once_per_level, registered
 
 # The newest promote event of a work tree's audit trail.
 LAST_EVENT = "audit/trail.jsonl"
@@ -104,10 +104,12 @@ class CDChecks:
                 api,
                 "bob",
                 "moved",
-                between=lambda: work.python(MOVE_CHALLENGER.format(package=package), champion),
+                between=lambda: work.python(
+                    SET_ALIAS.format(package=package), "challenger", champion
+                ),
             )
             assert "request the promotion again" in moved["promote"].log
-            work.python(MOVE_CHALLENGER.format(package=package), candidate)
+            work.python(SET_ALIAS.format(package=package), "challenger", candidate)
             approved = release(api, "bob", "approved")
             assert approved["promote"].result == "success", approved["promote"].report()
             aliases = work.python(ALIASES.format(package=package))
@@ -153,15 +155,6 @@ from {package}.tracking.store import use_tracking_store
 from {package}.wiring import default_model_uri
 use_tracking_store()
 print(json.dumps(default_model_uri()))
-"""
-
-# Moves the challenger alias, as a retraining between request and approval does.
-MOVE_CHALLENGER = """
-import sys, mlflow
-from {package}.config import MODEL_NAME
-mlflow.set_tracking_uri("sqlite:///mlflow.db")
-mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, "challenger", sys.argv[1])
-print("null")
 """
 
 # `make audit`'s check, on a clone of the origin against the shared store.

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests.generated.base import ALIASES, CROWN, VERSION_TAGS, once_per_level, registered
+from tests.generated.base import ALIASES, SET_ALIAS, VERSION_TAGS, once_per_level, registered
 
 
 class LineageChecks:
@@ -117,7 +117,7 @@ class AuditChecks:
             assert event["event"] == "promote" and event["approver"] == event["requester"]
             assert event["model_digest"].startswith("sha256:") and event["data_md5"]
         else:
-            project.python(CROWN.format(package=project.package), version)
+            project.python(SET_ALIAS.format(package=project.package), "champion", version)
         return version
 
     def test_promote_refuses_what_it_cannot_promote_in_one_line(self, project, champion):

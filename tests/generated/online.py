@@ -9,7 +9,7 @@ from harness.project import (
     get_json,
     post_json,
 )
-from tests.generated.base import CROWN, registered
+from tests.generated.base import SET_ALIAS, registered
 
 # A model.py a team might write instead of the example's: a derived column, columns
 # picked by name, and a tree ensemble (no scaler the fast path knows).
@@ -75,7 +75,7 @@ class OnlineChecks:
         (workspace.copy_source() / "model.py").write_text(OTHER_MODEL)
         version, role = registered(workspace.job("pipeline"))
         if role == "challenger":  # from level 3 a person approves it: as `make promote` does
-            workspace.python("-c", CROWN.format(package=project.package), version)
+            workspace.python("-c", SET_ALIAS.format(package=project.package), "champion", version)
         expected = json.loads(
             workspace.python("-c", PYFUNC_ANSWER.format(package=project.package)).splitlines()[-1]
         )
