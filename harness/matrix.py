@@ -279,7 +279,10 @@ FEATURE_FILES: dict[str, set[str]] = {
     },
     "kubernetes": {
         "deploy/k8s/base/kustomization.yaml",
-        "deploy/k8s/base/namespace.yaml",
+        "deploy/k8s/bootstrap/kustomization.yaml",
+        "deploy/k8s/bootstrap/namespaces.yaml",
+        "deploy/k8s/bootstrap/deployer.yaml",
+        "deploy/k8s/bootstrap/deployer-kubeconfig.sh",
         "deploy/k8s/base/networkpolicy.yaml",
         "deploy/k8s/overlays/staging/kustomization.yaml",
         "deploy/k8s/overlays/prod/kustomization.yaml",

@@ -79,7 +79,9 @@ def pod_spec(
         for item in objects
         if item["kind"] == "ConfigMap"
     }
-    namespace = next(item for item in objects if item["kind"] == "Namespace")["metadata"]["name"]
+    namespace = next(
+        item["metadata"]["namespace"] for item in objects if item["kind"] == "ConfigMap"
+    )
     env, read = {}, {}
     for item in spec.get("env", []):
         source = item.get("valueFrom", {})

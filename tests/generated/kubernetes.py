@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import dataclasses
+import functools
 import json
 import re
 import shutil
@@ -85,6 +87,40 @@ def by_kind(objects: list[dict]) -> dict[str, dict[str, dict]]:
     for item in objects:
         found.setdefault(item["kind"], {})[item["metadata"]["name"]] = item
     return found
+
+
+# An administrator's kubeconfig: the context the deployer's kubeconfig is made from.
+ADMIN_KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters:
+  - name: production
+    cluster: {server: "https://203.0.113.10:6443", insecure-skip-tls-verify: true}
+users:
+  - name: admin
+    user: {token: admin-secret}
+contexts:
+  - name: admin@production
+    context: {cluster: production, user: admin}
+current-context: admin@production
+"""
+
+
+def resource_of(item: dict) -> tuple[str, str]:
+    """(API group, resource) of an object, as an RBAC rule names it."""
+    group = item["apiVersion"].rpartition("/")[0]
+    kind = item["kind"].lower()
+    return group, kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+
+
+def granted(role: dict) -> set[tuple[str, str]]:
+    """The (API group, resource) pairs a Role's rules grant."""
+    return {
+        (group, resource)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
 
 
 def up(process: subprocess.Popen, url: str) -> bool:
@@ -230,6 +266,112 @@ class KubernetesChecks:
         folder = tmp_path_factory.mktemp("unsampled")
         return build_without(project, "input-sampling", folder)
 
+    def test_the_overlays_stay_in_the_namespaces_the_bootstrap_makes(self, project, overlays):
+        """The bootstrap (applied once by an administrator) makes each overlay's namespace,
+        restricted, and a deployer whose Role covers exactly the kinds the overlays apply:
+        the overlays create nothing outside their namespace, so CD's credential needs no
+        cluster-wide right, and no Secret, delete or wildcard."""
+        name = project.package.replace("_", "-")
+        manifests = kustomize(project.path / "deploy/k8s/bootstrap")
+        bootstrap = objects_of(manifests)
+        validate_strict(manifests, bootstrap)
+        kinds = by_kind(bootstrap)
+        namespaces = {f"{name}-{env}" for env in OVERLAYS}
+        assert set(kinds["Namespace"]) == namespaces
+        for namespace in kinds["Namespace"].values():
+            assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == (
+                "restricted"
+            )
+        applied = {resource_of(item) for objects in overlays.values() for item in objects}
+        roles = {
+            item["metadata"]["namespace"]: item for item in bootstrap if item["kind"] == "Role"
+        }
+        assert set(roles) == namespaces and not {"ClusterRole", "ClusterRoleBinding"} & set(kinds)
+        for env, objects in overlays.items():
+            namespace = f"{name}-{env}"
+            assert all(item["metadata"].get("namespace") == namespace for item in objects), env
+            role = roles[namespace]
+            needed = {resource_of(item) for item in objects}
+            assert needed <= granted(role) <= applied, (env, granted(role) ^ needed)
+            for rule in role["rules"]:
+                assert set(rule["verbs"]) == {"get", "list", "watch", "create", "patch", "update"}
+            (binding,) = [
+                item
+                for item in kinds["RoleBinding"].values()
+                if item["metadata"]["namespace"] == namespace
+            ]
+            assert binding["roleRef"]["name"] == role["metadata"]["name"]
+            (subject,) = binding["subjects"]
+            assert (subject["kind"], subject["namespace"]) == ("ServiceAccount", namespace)
+            (token,) = [
+                item
+                for item in kinds["Secret"].values()
+                if item["metadata"]["namespace"] == namespace
+            ]
+            annotations = token["metadata"]["annotations"]
+            assert annotations["kubernetes.io/service-account.name"] == subject["name"]
+
+    def test_the_deployer_kubeconfig_holds_its_token_and_not_yours(self, project, tmp_path):
+        """The README's way to the secret KUBECONFIG: the script, run with an
+        administrator's context, prints a kubeconfig of the deployer's token, the Secret's
+        CA and the context's server, in the prod namespace; none of the administrator's
+        credentials; and refuses, in one line, a Secret without its token yet."""
+        name = project.package.replace("_", "-")
+        readme = (project.path / "README.md").read_text()
+        script = "deploy/k8s/bootstrap/deployer-kubeconfig.sh"
+        assert f"bash {script} prod | gh secret set KUBECONFIG --env production" in readme
+        admin = tmp_path / "admin.kubeconfig"
+        admin.write_text(ADMIN_KUBECONFIG)
+        # kubectl as the cluster answers `get secret` (its data base64-encoded, as
+        # jsonpath prints it); every `kubectl config` runs the real kubectl.
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "kubectl").write_text(
+            "#!/bin/sh\n"
+            'if [ "$3" = get ]; then\n'
+            '  echo "$@" >> "$KUBECTL_CALLS"\n'
+            '  case "$*" in *data.token*) printf %s "$TOKEN" ;; *) printf %s "$CA" ;; esac | base64\n'
+            "  exit 0\n"
+            "fi\n"
+            f'exec {shutil.which("kubectl")} "$@"\n'
+        )
+        (bin_dir / "kubectl").chmod(0o755)
+        env = {
+            **project.env(),
+            "PATH": f"{bin_dir}:{project.env()['PATH']}",
+            "KUBECONFIG": str(admin),
+            "KUBECTL_CALLS": str(tmp_path / "calls"),
+            "TOKEN": "deployer-token",
+            "CA": "the cluster's CA",
+        }
+        run = functools.partial(
+            subprocess.run, cwd=project.path, env=env, capture_output=True, text=True
+        )
+        done = run(["bash", script, "prod"])
+        assert done.returncode == 0, done.stderr
+        config = yaml.safe_load(done.stdout)
+        (cluster,) = config["clusters"]
+        assert cluster["cluster"]["server"] == "https://203.0.113.10:6443"
+        ca = base64.b64decode(cluster["cluster"]["certificate-authority-data"]).decode()
+        assert ca == "the cluster's CA"
+        (user,) = config["users"]
+        assert user == {"name": f"{name}-deployer", "user": {"token": "deployer-token"}}
+        (context,) = config["contexts"]
+        assert context["context"]["namespace"] == f"{name}-prod"
+        assert config["current-context"] == context["name"]
+        assert "admin-secret" not in done.stdout
+        calls = (tmp_path / "calls").read_text()
+        assert f"--namespace {name}-prod get secret/{name}-deployer-token" in calls
+        refused = run(["bash", script, "prod"], env={**env, "TOKEN": ""})
+        assert refused.returncode == 1 and not refused.stdout
+        (line,) = refused.stderr.splitlines()
+        assert line.startswith(f"error: secret/{name}-deployer-token in {name}-prod holds no")
+        wrong = run(["bash", script, "production"])
+        assert wrong.returncode == 2 and "staging|prod" in wrong.stderr
+        if shutil.which("shellcheck"):
+            checked = run(["shellcheck", script])
+            assert checked.returncode == 0, checked.stdout
+
     def test_overlays_pass_kubernetes_validate_strict(self, built, overlays):
         """Every object validates strictly (no unknown field); only the prometheus-operator's
         kinds are unknown to Kubernetes' own schemas, and nothing else is skipped."""
@@ -240,7 +382,7 @@ class KubernetesChecks:
         self, project, unsampled
     ):
         """The overlays without the input-sampling component (no ReadWriteMany storage):
-        valid, and nothing but the Deployment, Service, HPA and PDB (and the namespace,
+        valid, and nothing but the Deployment, Service, HPA and PDB (and the
         ConfigMap, network policies and the operator's objects), sampling and challenger
         off, no volume but the pod's own."""
         name = project.package.replace("_", "-")
@@ -248,7 +390,7 @@ class KubernetesChecks:
             objects = objects_of(manifests)
             validate_strict(manifests, objects)
             kinds = by_kind(objects)
-            workloads = set(kinds) - {"Namespace", "ConfigMap", "NetworkPolicy"} - OPERATOR_KINDS
+            workloads = set(kinds) - {"ConfigMap", "NetworkPolicy"} - OPERATOR_KINDS
             expected = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
             assert workloads == expected, env
             server = pod_template(kinds["Deployment"][name])["spec"]
