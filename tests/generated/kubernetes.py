@@ -297,16 +297,16 @@ class KubernetesChecks:
                 assert set(rule["verbs"]) == {"get", "list", "watch", "create", "patch", "update"}
             (binding,) = [
                 item
-                for item in kinds["RoleBinding"].values()
-                if item["metadata"]["namespace"] == namespace
+                for item in bootstrap
+                if item["kind"] == "RoleBinding" and item["metadata"]["namespace"] == namespace
             ]
             assert binding["roleRef"]["name"] == role["metadata"]["name"]
             (subject,) = binding["subjects"]
             assert (subject["kind"], subject["namespace"]) == ("ServiceAccount", namespace)
             (token,) = [
                 item
-                for item in kinds["Secret"].values()
-                if item["metadata"]["namespace"] == namespace
+                for item in bootstrap
+                if item["kind"] == "Secret" and item["metadata"]["namespace"] == namespace
             ]
             annotations = token["metadata"]["annotations"]
             assert annotations["kubernetes.io/service-account.name"] == subject["name"]
@@ -330,7 +330,8 @@ class KubernetesChecks:
             "#!/bin/sh\n"
             'if [ "$3" = get ]; then\n'
             '  echo "$@" >> "$KUBECTL_CALLS"\n'
-            '  case "$*" in *data.token*) printf %s "$TOKEN" ;; *) printf %s "$CA" ;; esac | base64\n'
+            '  case "$*" in *data.token*) value=$TOKEN ;; *) value=$CA ;; esac\n'
+            '  printf %s "$value" | base64\n'
             "  exit 0\n"
             "fi\n"
             f'exec {shutil.which("kubectl")} "$@"\n'
