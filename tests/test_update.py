@@ -87,6 +87,12 @@ class UpgradeWithTheTeamsEdits:
         if had_workflow:
             workflow = project.path / ".github" / "workflows" / "ci.yml"
             assert workflow.read_text().endswith(OWN_CI_STEP)
+        if self.high - self.low > 1:
+            # A jump ends where the climb from the level below ends: the same fresh render
+            # plus the same edits (asserted above), whose own tests and pipeline that climb
+            # runs. A jump checks that the project installs and lints.
+            project.make("lint")
+            return
         project.make("setup")
         project.make("lint", "test")
         has = project_has(project.answers)
