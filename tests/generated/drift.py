@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 
+import pytest
 import yaml
 
+from harness.actions import make_origin, run_workflow
+from harness.github_api import FakeGitHub
 from tests.generated.base import (
+    ALIASES,
     DRIFT_RUN,
     VERSION_TAGS,
     once_per_level,
     registered,
     step_script,
 )
+from tests.generated.cd import AUDIT, checkout_beside
 
 # The number of versions the registry holds.
 VERSIONS = """
@@ -163,51 +169,128 @@ class ContinuousTrainingChecks:
         assert "actions/runs/1" in commented
 
     @once_per_level
-    def test_new_labelled_data_is_validated_and_trained_on_and_unchanged_data_is_not(
+    def test_drift_retraining_and_a_release_keep_one_audit_trail(
         self, project, reproduced, tmp_path
     ):
-        project = project.copy(tmp_path / "project")  # it registers a version, may crown it
-        # The drift workflow's own step, on the shifted batch: it asks for retraining.
-        output = tmp_path / "github_output"
-        workflow = project.path / ".github" / "workflows" / "drift.yml"
-        check = step_script(workflow, "check", "Check for drift")
-        batch = {"DRIFT_BATCH": "data/examples/batch_shifted.csv", "GITHUB_OUTPUT": str(output)}
-        project.run(*check, env=batch)
-        assert output.read_text() == "drifted=true\n"
-        # New labelled data: 400 of the rows, at DATA_SOURCE.
-        rows = (project.path / "data" / "raw" / "data.csv").read_text().splitlines()
-        labelled = tmp_path / "labelled.csv"
-        labelled.write_text("\n".join(rows[:401]) + "\n")
-        source = {"DATA_SOURCE": str(labelled)}
-        retrained = project.run("make", "retrain", env=source)
-        for stage in ("validate", "prepare", "train", "evaluate", "register"):
-            assert f"Running stage '{stage}'" in retrained, stage
-        assert "Validated 400 rows" in retrained
-        prepared = project.path / "data" / "prepared"
-        split = [
-            len((prepared / f"{name}.csv").read_text().splitlines()) - 1
-            for name in ("train", "test")
-        ]
-        assert sum(split) == 400
-        version = registered(retrained)[0]
-        register = json.loads((project.path / "outputs" / "register.json").read_text())
-        assert register["version"] == version and register["reason"]
-        snapshot = (project.path / "data" / "raw" / "data.csv").read_bytes()
-        assert len(snapshot.splitlines()) == 401
-        data_md5 = hashlib.md5(snapshot).hexdigest()
-        assert f"md5: {data_md5}" in (project.path / "data" / "raw" / "data.csv.dvc").read_text()
-        tags = project.python(VERSION_TAGS.format(package=project.package), version)
-        assert tags["lineage.data_md5"] == data_md5 and tags["lineage.data_versioned"] == "true"
-        events = [
-            json.loads(line)["event"]
-            for line in (project.path / "audit" / "trail.jsonl").read_text().splitlines()
-        ]
-        assert events[-1] == "register" and "drift" in events
-        # The same data, code and params again: one line, and no new version.
-        again = project.run("make", "retrain", env=source)
-        (nothing,) = [line for line in again.splitlines() if "Nothing new" in line]
-        assert nothing == (
-            f"Nothing new to train on: data md5 {data_md5}, code and params as in dvc.lock."
-        )
-        assert "Running stage" not in again and "Registered version" not in again
-        assert project.python(VERSIONS.format(package=project.package)) == int(version)
+        """The drift check, the retraining it asks for (twice: new labelled data, then the
+        same data) and a release, one after another, each workflow's jobs in a fresh clone
+        as GitHub runs them, all writing the same audit trail: each commits its events,
+        and `make audit` on a clone of the origin is green after every one. The new data is
+        snapshotted, validated and trained on; the same data again trains nothing."""
+        if self.variant.has.kubeflow or not self.variant.has.local_remote:
+            pytest.skip("Kubeflow retrains on its cluster; a cloud remote needs its bucket")
+        work = project.copy(tmp_path / "team")
+        package = project.package
+        champion = work.python(ALIASES.format(package=package))["champion"]
+        work.make("push")  # its data to the copy's own remote, next to it
+        if work.run("git", "status", "--porcelain").strip():
+            work.git_commit_all("Records of the champion")  # the trail goes with the code
+        url = re.search(r"url = (.+)", (work.path / ".dvc" / "config").read_text()).group(1)
+        storage = (work.path / ".dvc" / url.strip()).resolve()
+        origin = make_origin(work, tmp_path / "origin.git")
+        store = f"sqlite:///{work.path / 'mlflow.db'}"
+        runner = {
+            "secrets": {"MLFLOW_TRACKING_URI": store},
+            "stand_ins": {"actions/checkout": checkout_beside(storage)},
+        }
+
+        def audited(after: str) -> list[dict]:
+            """The origin's trail, once `make audit`'s check passed on a clone of it."""
+            clone = tmp_path / f"after-{after}"
+            origin.clone(clone)
+            check = AUDIT.format(package=package, store=store)
+            done = subprocess.run(
+                [str(work.path / ".venv" / "bin" / "python"), "-c", check],
+                cwd=clone,
+                env=work.env(),
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, f"after {after}: {done.stderr}"
+            lines = (clone / "audit" / "trail.jsonl").read_text().splitlines()
+            assert json.loads(done.stdout)["events"] == len(lines), after
+            return [json.loads(line) for line in lines]
+
+        before = len(audited("nothing"))
+        with FakeGitHub(origin.repository) as api:
+            drift = run_workflow(
+                origin,
+                ".github/workflows/drift.yml",
+                event="schedule",
+                jobs=["check", "retrain"],
+                tmp=tmp_path / "drift",
+                vars={"DRIFT_BATCH": "data/examples/batch_shifted.csv"},
+                api=api,
+                **runner,
+            )
+            assert drift["check"].outputs["drifted"] == "true", drift["check"].report()
+            drift["retrain"].check()
+            assert [item["event_type"] for item in api.dispatches] == ["drift-detected"]
+            events = audited("drift")
+            assert len(events) == before + 1 and events[-1]["event"] == "drift"
+            # New labelled data: 400 of the rows, at DATA_SOURCE.
+            rows = (project.path / "data" / "raw" / "data.csv").read_text().splitlines()
+            labelled = tmp_path / "labelled.csv"
+            labelled.write_text("\n".join(rows[:401]) + "\n")
+
+            def retrain(folder: str):
+                return run_workflow(
+                    origin,
+                    ".github/workflows/retrain.yml",
+                    event="repository_dispatch",
+                    payload={"action": "drift-detected"},
+                    tmp=tmp_path / folder,
+                    vars={"DATA_SOURCE": str(labelled)},
+                    api=api,
+                    **runner,
+                )
+
+            trained = retrain("retrain")
+            trained["retrain"].check()
+            assert trained["report-failure"].result == "skipped"
+            log = trained["retrain"].step("Train a challenger").output
+            for stage in ("validate", "prepare", "train", "evaluate", "register"):
+                assert f"Running stage '{stage}'" in log, stage
+            assert "Validated 400 rows" in log
+            version = registered(log)[0]
+            events = audited("retrain")
+            assert "register" in {event["event"] for event in events[before + 1 :]}
+            clone = tmp_path / "after-retrain"
+            data_md5 = hashlib.md5(labelled.read_bytes()).hexdigest()
+            assert f"md5: {data_md5}" in (clone / "data" / "raw" / "data.csv.dvc").read_text()
+            tags = work.python(VERSION_TAGS.format(package=package), version)
+            assert tags["lineage.data_md5"] == data_md5 and tags["lineage.data_versioned"] == "true"
+            # The same data, code and params again: one line, and no new version.
+            again = retrain("retrain-again")
+            again["retrain"].check()
+            log = again["retrain"].step("Train a challenger").output
+            (nothing,) = [line for line in log.splitlines() if "Nothing new" in line]
+            assert nothing == (
+                f"Nothing new to train on: data md5 {data_md5}, code and params as in dvc.lock."
+            )
+            assert "Running stage" not in log and "Registered version" not in log
+            assert work.python(VERSIONS.format(package=package)) == int(version)
+            assert len(audited("retrain-again")) == len(events)
+            # A release by hand, approved by a second person: back to the champion before,
+            # if the policy promoted the new version, or else the challenger it left.
+            promoted = work.python(ALIASES.format(package=package))["champion"] == version
+            target = champion if promoted else version
+            api.add_environment("production", reviewers=["alice", "bob"])
+            release = {
+                "event": "workflow_dispatch",
+                "inputs": {"model_version": target},
+                "jobs": ["image", "request", "promote"],  # deploy needs a cluster
+                "tmp": tmp_path / "release",
+                "api": api,
+                "actor": "alice",
+                **runner,
+            }
+            waiting = run_workflow(origin, ".github/workflows/cd.yml", **release)
+            assert waiting["promote"].result == "waiting", waiting["request"].report()
+            api.approve(waiting.run_id, "bob")
+            done = run_workflow(origin, ".github/workflows/cd.yml", resume=waiting, **release)
+            done["promote"].check()
+        assert work.python(ALIASES.format(package=package))["champion"] == target
+        events = audited("release")
+        assert events[-1]["event"] == "promote" and events[-1]["version"] == target
+        assert (events[-1]["approver"], events[-1]["requester"]) == ("bob", "alice")
