@@ -169,9 +169,7 @@ class ContinuousTrainingChecks:
         assert "actions/runs/1" in commented
 
     @once_per_level
-    def test_drift_retraining_and_a_release_keep_one_audit_trail(
-        self, project, reproduced, tmp_path
-    ):
+    def test_drift_retraining_and_a_release_keep_one_audit_trail(self, project, champion, tmp_path):
         """The drift check, the retraining it asks for (twice: new labelled data, then the
         same data) and a release, one after another, each workflow's jobs in a fresh clone
         as GitHub runs them, all writing the same audit trail: each commits its events,
@@ -181,7 +179,6 @@ class ContinuousTrainingChecks:
             pytest.skip("Kubeflow retrains on its cluster; a cloud remote needs its bucket")
         work = project.copy(tmp_path / "team")
         package = project.package
-        champion = work.python(ALIASES.format(package=package))["champion"]
         work.make("push")  # its data to the copy's own remote, next to it
         if work.run("git", "status", "--porcelain").strip():
             work.git_commit_all("Records of the champion")  # the trail goes with the code
