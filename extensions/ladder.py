@@ -961,6 +961,15 @@ def metric_prefix(package: str) -> str:
 SAMPLES_DIR = "data/samples"
 
 
+def cloud_logins(has: Has, data_remote: str) -> list[str]:
+    """The clouds the workflows log in to (keys of CLOUD_REMOTES), the data remote's first:
+    S3 too for the audit trail's write-once anchor, if the data lives elsewhere."""
+    logins = [data_remote] if has.cloud_remote else []
+    if has.object_lock_anchor and "s3" not in logins:
+        logins.append("s3")
+    return logins
+
+
 class LadderContext(ContextHook):
     """Adds ``has``, the project's feature flags (see Has), and the values derived from
     them and the answers (``stages``, ``dist_name``, ``image_name``, ``metric_prefix``,
@@ -976,3 +985,4 @@ class LadderContext(ContextHook):
         context["image_name"] = image_name(package)
         context["metric_prefix"] = metric_prefix(package)
         context["samples_dir"] = SAMPLES_DIR
+        context["cloud_logins"] = cloud_logins(context["has"], str(context.get("data_remote")))

@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,14 +215,16 @@ def login_values(data_remote: str) -> dict[str, str]:
     return values
 
 
-def run_login(project: Project, runner: Path, env: dict[str, str]) -> tuple[int, str, dict]:
+def run_login(
+    project: Project, runner: Path, env: dict[str, str], login: str = LOGIN
+) -> tuple[int, str, dict]:
     """The login as its step runs it (`shell: bash`), with the runner's env files; its exit
     status, its output and the variables it wrote to $GITHUB_ENV."""
     runner.mkdir()
     github_env = runner / "github_env"
     github_env.touch()
     done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", LOGIN],
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", login],
         cwd=project.path,
         env={
             "PATH": os.environ["PATH"],
@@ -251,7 +254,7 @@ def test_the_cloud_login_hands_the_sdk_a_token_file_and_names_what_is_missing(re
     with OidcIssuer() as issuer:
         status, output, written = run_login(project, tmp_path / "ok", {**issuer.env, **values})
         assert status == 0, output
-        token_file = tmp_path / "ok" / "oidc-token"
+        token_file = tmp_path / "ok" / f"oidc-token-{data_remote}"
         assert token_file.read_text() == issuer.issued[-1]
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
         if data_remote == "s3":
@@ -288,6 +291,77 @@ def test_the_cloud_login_hands_the_sdk_a_token_file_and_names_what_is_missing(re
         assert status != 0 and written == {}, output
         assert "give it `permissions: id-token: write`" in output
         assert issuer.refused == 0
+
+
+@pytest.mark.parametrize(("data_remote", "level"), [("gcs", 4), ("local", 3), ("s3", 3)])
+def test_the_jobs_that_commit_the_trail_write_its_heads_to_the_locked_bucket(
+    template, tmp_path, data_remote, level
+):
+    """audit_anchor=s3-object-lock: the jobs that commit the audit trail (CD's promote; at
+    level 4 the drift check and retraining too) take AUDIT_BUCKET from the repository's
+    variables and log in to AWS with their OIDC token before they write an event (the data
+    remote's own login, when it is S3), beside any other cloud's login. No other job
+    writes to the bucket: a head there is permanent, and CI's trail is never committed."""
+    project = render(
+        template,
+        tmp_path / "ledger",
+        project_name="Ledger",
+        mlops_level=level,
+        data_remote=data_remote,
+        audit_anchor="s3-object-lock",
+    )
+    writers = {("cd.yml", "promote")}
+    if level == 4:
+        writers |= {("drift.yml", "check"), ("retrain.yml", "retrain")}
+    aws_login = f"{LOGIN} s3" if data_remote not in ("local", "s3") else LOGIN
+    workflows = sorted((project.path / ".github" / "workflows").glob("*.yml"))
+    found = set()
+    for path in workflows:
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            runs = [step.get("run", "") for step in job.get("steps", [])]
+            if (path.name, name) not in writers:
+                assert "AUDIT_BUCKET" not in job.get("env", {}), (path.name, name)
+                if data_remote == "local":  # no other cloud: no login at all
+                    assert LOGIN not in runs, (path.name, name)
+                continue
+            found.add((path.name, name))
+            assert job["env"]["AUDIT_BUCKET"] == "${{ vars.AUDIT_BUCKET }}", (path.name, name)
+            assert job["permissions"]["id-token"] == "write", (path.name, name)
+            writes = next(
+                index
+                for index, run in enumerate(runs)
+                if re.search(r" promote |drift --current|make retrain", run)
+            )
+            assert runs.index("make setup") < runs.index(aws_login) < writes, (path.name, name)
+    assert found == writers
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "actionlint"), *map(str, workflows)],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout
+    # The AWS login as the step runs it, with the job's token: the audit anchor's, or the
+    # data's and the anchor's at once.
+    role = "arn:aws:iam::123456789012:role/ledger-audit"
+    with OidcIssuer() as issuer:
+        status, output, written = run_login(
+            project, tmp_path / "aws", {**issuer.env, "AWS_ROLE_ARN": role}, aws_login
+        )
+        assert status == 0, output
+        reaches = "DVC" if data_remote == "s3" else "The audit anchor"
+        assert f"{reaches} reaches S3 as the role {role}" in output
+        assert issuer.audiences == ["sts.amazonaws.com"]
+        assert written == {
+            "AWS_ROLE_ARN": role,
+            "AWS_WEB_IDENTITY_TOKEN_FILE": str(tmp_path / "aws" / "oidc-token-s3"),
+            "AWS_ROLE_SESSION_NAME": "github-7",
+        }
+        status, output, written = run_login(
+            project, tmp_path / "other", {**issuer.env, "AWS_ROLE_ARN": role}, f"{LOGIN} ftp"
+        )
+        assert status == 2 and written == {}
+        assert "::error::No login for 'ftp'" in output
 
 
 def test_every_workflow_fails_on_a_failed_command_and_retraining_names_what_it_needs(

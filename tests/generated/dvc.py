@@ -136,7 +136,7 @@ class CloudRemoteChecks:
         assert f"DVC reaches S3 as the role {role}" in job.step(LOGIN).output
         assert issuer.audiences == ["sts.amazonaws.com"]
         # What the later steps got, as botocore reads it: the role, by the job's token.
-        (token_file,) = (tmp_path / "runner").rglob("oidc-token")
+        (token_file,) = (tmp_path / "runner").rglob("oidc-token-s3")
         identity = work.python(
             WEB_IDENTITY,
             env={
