@@ -957,6 +957,43 @@ def metric_prefix(package: str) -> str:
     return package
 
 
+# The actions the workflows use, pinned by commit with the release in a comment (the
+# generated Dependabot configuration moves them in a project): each pin stated once.
+ACTIONS: dict[str, str] = {
+    name: f"{action}@{commit} # {release}"
+    for name, (action, commit, release) in {
+        "checkout": ("actions/checkout", "3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+        "setup_uv": ("astral-sh/setup-uv", "20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
+        "upload_artifact": (
+            "actions/upload-artifact",
+            "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f",
+            "v7.0.0",
+        ),
+        "attest": ("actions/attest", "1e69f48acb82d1966a394da916b4c1698aa569d6", "v4.2.2"),
+        "setup_buildx": (
+            "docker/setup-buildx-action",
+            "37fe631027851001ddb9b187196cc803df7f5f0e",
+            "v4.3.0",
+        ),
+        "docker_login": (
+            "docker/login-action",
+            "4907a6ddec9925e35a0a9e82d7399ccc52663121",
+            "v4.1.0",
+        ),
+        "docker_metadata": (
+            "docker/metadata-action",
+            "dc802804100637a589fabce1cb79ff13a1411302",
+            "v6.2.0",
+        ),
+        "docker_build_push": (
+            "docker/build-push-action",
+            "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a",
+            "v7.3.0",
+        ),
+    }.items()
+}
+
+
 # Where the online service keeps the request bodies it samples for the drift check.
 SAMPLES_DIR = "data/samples"
 
@@ -985,4 +1022,5 @@ class LadderContext(ContextHook):
         context["image_name"] = image_name(package)
         context["metric_prefix"] = metric_prefix(package)
         context["samples_dir"] = SAMPLES_DIR
+        context["actions"] = ACTIONS
         context["cloud_logins"] = cloud_logins(context["has"], str(context.get("data_remote")))
