@@ -12,6 +12,7 @@ import yaml
 
 from harness.actions import ActionCall, make_origin, run_workflow
 from harness.github_api import FakeGitHub
+from harness.oidc import OidcIssuer
 from harness.project import check_jsonschema
 from harness.stand_ins import checkout
 from tests.generated.base import ALIASES, SET_ALIAS, once_per_level, registered
@@ -146,6 +147,67 @@ class CDChecks:
             unguarded = release(api, None, "unguarded")
             assert "no required reviewers" in unguarded["promote"].log
         assert work.python(ALIASES.format(package=package))["champion"] == champion
+
+    def test_an_approved_promotion_logs_in_and_checks_the_cloud_remote(
+        self, project, champion, tmp_path
+    ):
+        """The release story's approved promotion on a cloud remote: the promote job logs in
+        with its OIDC token, points DVC at DVC_REMOTE_URL (a folder stands in for the
+        bucket) and finds the candidate's data there before the champion moves; the event
+        names both people, the digest and the data hash, and `make audit` holds on a clone
+        of the origin. (The refusals do not depend on the remote: the story above.)"""
+        if self.variant.has.kubernetes or self.variant.has.local_remote:
+            pytest.skip("the story above runs on a local remote; the deploy job needs a cluster")
+        work = project.copy(tmp_path / "team")
+        package = project.package
+        for job in ("train", "evaluate"):
+            work.run(f".venv/bin/{package}", job)
+        candidate, role = registered(work.run(f".venv/bin/{package}", "register"))
+        assert role == "challenger"
+        bucket = tmp_path / "bucket"
+        work.run(".venv/bin/dvc", "remote", "modify", "--local", "storage", "url", str(bucket))
+        work.run(".venv/bin/dvc", "push")
+        work.git_commit_all("Records of the new challenger")
+        origin = make_origin(work, tmp_path / "origin.git")
+        store = f"sqlite:///{work.path / 'mlflow.db'}"
+        role_arn = "arn:aws:iam::123456789012:role/cd"
+        with FakeGitHub(origin.repository) as api, OidcIssuer() as issuer:
+            api.add_environment("production", reviewers=["alice", "bob"])
+            release = {
+                "event": "workflow_dispatch",
+                "inputs": {"model_version": ""},
+                "secrets": {"MLFLOW_TRACKING_URI": store},
+                "vars": {"DVC_REMOTE_URL": str(bucket), "AWS_ROLE_ARN": role_arn},
+                "env": issuer.env,
+                "api": api,
+                "actor": "alice",
+                "tmp": tmp_path / "release",
+            }
+            waiting = run_workflow(origin, ".github/workflows/cd.yml", **release)
+            assert waiting["promote"].result == "waiting", waiting["request"].report()
+            api.approve(waiting.run_id, "bob")
+            done = run_workflow(origin, ".github/workflows/cd.yml", resume=waiting, **release)
+        promote = done["promote"].check()
+        assert f"DVC reaches S3 as the role {role_arn}" in promote.log
+        assert issuer.audiences == ["sts.amazonaws.com"]
+        assert work.python(ALIASES.format(package=package))["champion"] == candidate
+        clone = origin.clone(tmp_path / "after")
+        event = last_event(clone)
+        assert event["event"] == "promote" and event["version"] == candidate
+        assert (event["approver"], event["requester"]) == ("bob", "alice")
+        assert event["model_digest"].startswith("sha256:") and event["data_md5"]
+        audited = subprocess.run(
+            [
+                str(work.path / ".venv" / "bin" / "python"),
+                "-c",
+                AUDIT.format(package=package, store=store),
+            ],
+            cwd=clone,
+            env=work.env(),
+            capture_output=True,
+            text=True,
+        )
+        assert audited.returncode == 0 and json.loads(audited.stdout)["events"] > 0, audited
 
 
 # The model the project's scoring loads now (`make predict`, the scoring job, the service).
