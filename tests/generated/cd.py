@@ -13,7 +13,7 @@ import yaml
 from harness.actions import ActionCall, make_origin, run_workflow
 from harness.github_api import FakeGitHub
 from harness.oidc import OidcIssuer
-from harness.project import check_jsonschema
+from harness.project import Project, check_jsonschema
 from harness.stand_ins import checkout
 from tests.generated.base import ALIASES, SET_ALIAS, once_per_level, registered
 
@@ -23,6 +23,24 @@ LAST_EVENT = "audit/trail.jsonl"
 
 def last_event(path: Path) -> dict:
     return json.loads((path / LAST_EVENT).read_text().splitlines()[-1])
+
+
+def audit_checked(work: Project, clone: Path, store: str) -> int:
+    """`make audit`'s check on a clone of the origin against the shared MLflow store, run
+    with the team's environment: the number of events it verified (it must pass)."""
+    done = subprocess.run(
+        [
+            str(work.path / ".venv" / "bin" / "python"),
+            "-c",
+            AUDIT.format(package=work.package, store=store),
+        ],
+        cwd=clone,
+        env=work.env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["events"]
 
 
 def checkout_beside(storage: Path):
@@ -133,15 +151,7 @@ class CDChecks:
         assert (event["version"], event["previous"]) == (champion, candidate)
         assert (event["approver"], event["requester"]) == ("bob", "alice")
         # `make audit`'s check on a clone of the origin, against the shared store: green.
-        audit = AUDIT.format(package=package, store=secrets["MLFLOW_TRACKING_URI"])
-        audited = subprocess.run(
-            [str(work.path / ".venv" / "bin" / "python"), "-c", audit],
-            cwd=clone,
-            env=work.env(),
-            capture_output=True,
-            text=True,
-        )
-        assert audited.returncode == 0 and json.loads(audited.stdout)["events"] > 0, audited
+        assert audit_checked(work, clone, secrets["MLFLOW_TRACKING_URI"]) > 0
         with FakeGitHub(origin.repository) as api:
             api.add_environment("production")  # no required reviewers
             unguarded = release(api, None, "unguarded")
@@ -196,18 +206,7 @@ class CDChecks:
         assert event["event"] == "promote" and event["version"] == candidate
         assert (event["approver"], event["requester"]) == ("bob", "alice")
         assert event["model_digest"].startswith("sha256:") and event["data_md5"]
-        audited = subprocess.run(
-            [
-                str(work.path / ".venv" / "bin" / "python"),
-                "-c",
-                AUDIT.format(package=package, store=store),
-            ],
-            cwd=clone,
-            env=work.env(),
-            capture_output=True,
-            text=True,
-        )
-        assert audited.returncode == 0 and json.loads(audited.stdout)["events"] > 0, audited
+        assert audit_checked(work, clone, store) > 0
 
 
 # The model the project's scoring loads now (`make predict`, the scoring job, the service).

@@ -20,7 +20,7 @@ from tests.generated.base import (
     registered,
     step_script,
 )
-from tests.generated.cd import AUDIT, checkout_beside
+from tests.generated.cd import audit_checked, checkout_beside
 
 # The number of versions the registry holds.
 VERSIONS = """
@@ -195,17 +195,9 @@ class ContinuousTrainingChecks:
             """The origin's trail, once `make audit`'s check passed on a clone of it."""
             clone = tmp_path / f"after-{after}"
             origin.clone(clone)
-            check = AUDIT.format(package=package, store=store)
-            done = subprocess.run(
-                [str(work.path / ".venv" / "bin" / "python"), "-c", check],
-                cwd=clone,
-                env=work.env(),
-                capture_output=True,
-                text=True,
-            )
-            assert done.returncode == 0, f"after {after}: {done.stderr}"
+            verified = audit_checked(work, clone, store)
             lines = (clone / "audit" / "trail.jsonl").read_text().splitlines()
-            assert json.loads(done.stdout)["events"] == len(lines), after
+            assert verified == len(lines), after
             return [json.loads(line) for line in lines]
 
         before = len(audited("nothing"))
