@@ -43,9 +43,11 @@ def audit_checked(work: Project, clone: Path, store: str) -> int:
     return json.loads(done.stdout)["events"]
 
 
-def checkout_beside(storage: Path):
+def checkout_beside(work: Project):
     """actions/checkout, with the project's local DVC remote next to the clone, as it is
-    next to every clone of the team's."""
+    next to every clone of the team's (a relative remote path resolves against `.dvc/`)."""
+    url = re.search(r"url = (.+)", (work.path / ".dvc" / "config").read_text()).group(1)
+    storage = (work.path / ".dvc" / url.strip()).resolve()
 
     def stand_in(call: ActionCall) -> None:
         checkout(call)
@@ -54,6 +56,16 @@ def checkout_beside(storage: Path):
             beside.symlink_to(storage)
 
     return stand_in
+
+
+def propose_candidate(work: Project) -> str:
+    """Training proposes: train, evaluate and register a new version, which must come out
+    as the challenger (the champion moves only through a promotion). Its version."""
+    for job in ("train", "evaluate"):
+        work.run(f".venv/bin/{work.package}", job)
+    candidate, role = registered(work.run(f".venv/bin/{work.package}", "register"))
+    assert role == "challenger"
+    return candidate
 
 
 class CDChecks:
@@ -83,16 +95,10 @@ class CDChecks:
             pytest.skip("the deploy job needs a cluster; a cloud remote, its bucket")
         work = project.copy(tmp_path / "team")
         package = project.package
-        # Training proposes: a second version, registered as the challenger.
-        for job in ("train", "evaluate"):
-            work.run(f".venv/bin/{package}", job)
-        candidate, role = registered(work.run(f".venv/bin/{package}", "register"))
-        assert role == "challenger"
+        candidate = propose_candidate(work)
         assert work.python(ALIASES.format(package=package))["champion"] == champion
         work.make("push")  # its data to the copy's own remote, next to it
         work.git_commit_all("Records of the new challenger")  # the trail goes with the code
-        url = re.search(r"url = (.+)", (work.path / ".dvc" / "config").read_text()).group(1)
-        storage = (work.path / ".dvc" / url.strip()).resolve()
         origin = make_origin(work, tmp_path / "origin.git")
         secrets = {"MLFLOW_TRACKING_URI": f"sqlite:///{work.path / 'mlflow.db'}"}
         cd = ".github/workflows/cd.yml"
@@ -104,7 +110,7 @@ class CDChecks:
                 "secrets": secrets,
                 "api": api,
                 "actor": "alice",
-                "stand_ins": {"actions/checkout": checkout_beside(storage)},
+                "stand_ins": {"actions/checkout": checkout_beside(work)},
             }
             waiting = run_workflow(origin, cd, tmp=tmp_path / folder, **kwargs)
             if approver is None:  # no reviewers: nothing waits
@@ -170,10 +176,7 @@ class CDChecks:
             pytest.skip("the story above runs on a local remote; the deploy job needs a cluster")
         work = project.copy(tmp_path / "team")
         package = project.package
-        for job in ("train", "evaluate"):
-            work.run(f".venv/bin/{package}", job)
-        candidate, role = registered(work.run(f".venv/bin/{package}", "register"))
-        assert role == "challenger"
+        candidate = propose_candidate(work)
         bucket = tmp_path / "bucket"
         work.run(".venv/bin/dvc", "remote", "modify", "--local", "storage", "url", str(bucket))
         work.run(".venv/bin/dvc", "push")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import subprocess
 
 import pytest
@@ -182,13 +181,11 @@ class ContinuousTrainingChecks:
         work.make("push")  # its data to the copy's own remote, next to it
         if work.run("git", "status", "--porcelain").strip():
             work.git_commit_all("Records of the champion")  # the trail goes with the code
-        url = re.search(r"url = (.+)", (work.path / ".dvc" / "config").read_text()).group(1)
-        storage = (work.path / ".dvc" / url.strip()).resolve()
         origin = make_origin(work, tmp_path / "origin.git")
         store = f"sqlite:///{work.path / 'mlflow.db'}"
         runner = {
             "secrets": {"MLFLOW_TRACKING_URI": store},
-            "stand_ins": {"actions/checkout": checkout_beside(storage)},
+            "stand_ins": {"actions/checkout": checkout_beside(work)},
         }
 
         def audited(after: str) -> list[dict]:
