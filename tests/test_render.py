@@ -364,6 +364,25 @@ def test_the_jobs_that_commit_the_trail_write_its_heads_to_the_locked_bucket(
         assert "::error::No login for 'ftp'" in output
 
 
+def test_only_the_jobs_that_push_keep_the_checkouts_credentials(rendered):
+    """A checkout keeps the job's token in the clone's git config only where the job may
+    push (`contents: write`: the jobs that commit the audit trail, the template update);
+    every other job drops it, so no step of theirs can push with it."""
+    variant, project = rendered
+    checkouts = 0
+    for path in sorted((project.path / ".github" / "workflows").glob("*.yml")):
+        workflow = yaml.safe_load(path.read_text())
+        for name, job in workflow["jobs"].items():
+            permissions = job.get("permissions", workflow.get("permissions") or {})
+            pushes = permissions.get("contents") == "write"
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    checkouts += 1
+                    keeps = (step.get("with") or {}).get("persist-credentials", True)
+                    assert keeps is pushes, (path.name, name)
+    assert checkouts >= (1 if variant.has.ci else 0)
+
+
 def test_every_workflow_fails_on_a_failed_command_and_retraining_names_what_it_needs(
     rendered, tmp_path
 ):
