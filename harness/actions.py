@@ -42,6 +42,10 @@ What is faithful to GitHub:
   runs only once `api.approve(run_id, ...)` recorded an approval for that run (result
   `waiting` otherwise, `failure` when rejected); `run_workflow(..., resume=result)`
   then continues the waiting run with its commit and finished jobs.
+- `run_job(..., checked_elsewhere={step name: where})` does not run the named steps of
+  that job, for steps whose work another test already checks and that leave nothing
+  the later steps read (a lint, the project's own tests); each is reported as skipped,
+  saying where it is checked. A name the job does not have is an error.
 
 What is not:
 - `uses:` steps run local stand-ins (harness/stand_ins.py: checkout, setup-uv,
@@ -279,14 +283,19 @@ def run_job(
     run_id: int | None = None,
     payload: Mapping[str, Any] | None = None,
     stand_ins: Mapping[str, StandIn] | None = None,
+    checked_elsewhere: Mapping[str, str] | None = None,
 ) -> JobResult:
     """Run one job of a workflow, whatever its `if:` says (run_workflow evaluates it),
     held as GitHub holds it when its environment needs an approval. `needs` gives the
     needs context ({job: {"result": ..., "outputs": {...}}}); `env` adds variables to the
     machine's environment (as a self-hosted runner's would); the other arguments are
-    those of `run_workflow`."""
+    those of `run_workflow`; `checked_elsewhere` is in the module's docstring."""
     run = _Run.start(**locals())
     job = run.job(job_id)
+    names = {str(step.get("name")) for step in job.get("steps") or []}
+    run.checked_elsewhere = dict(checked_elsewhere or {})
+    if unknown := sorted(set(run.checked_elsewhere) - names):
+        raise WorkflowError(f"job {job_id} has no step named {', '.join(map(repr, unknown))}")
     return run.run_job(job_id, job, {name: dict(value) for name, value in (needs or {}).items()})
 
 
@@ -423,6 +432,7 @@ class _Run:
     payload: dict[str, Any]
     stand_ins: dict[str, StandIn]
     folder: Path
+    checked_elsewhere: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(cls, **arguments: Any) -> _Run:
@@ -826,7 +836,9 @@ class _JobRunner:
             self.result.message = "the job exceeded its timeout-minutes"
         try:
             runs = condition(step.get("if"), self.contexts(), self.status)
-            if runs:
+            if runs and name in self.run.checked_elsewhere:
+                result.output = f"not run here: checked by {self.run.checked_elsewhere[name]}"
+            elif runs:
                 started = time.monotonic()
                 self.execute(index, step, result)
                 result.seconds = time.monotonic() - started

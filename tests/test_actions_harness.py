@@ -742,3 +742,41 @@ jobs:
     (pull,) = api.pulls
     assert (pull["title"], pull["body"]) == ("Release 2", "Second body\n")
     assert (pull["head"]["ref"], pull["base"]["ref"]) == ("update/2", "main")
+
+
+def test_steps_checked_elsewhere_are_reported_and_not_run(tmp_path):
+    origin = origin_with(
+        tmp_path,
+        """
+on: push
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    steps:
+      - name: Test
+        run: touch tested && false
+      - name: After
+        run: test ! -e tested && echo "after the test"
+""",
+    )
+    job = run_job(
+        origin,
+        WORKFLOW,
+        "check",
+        event="push",
+        tmp=tmp_path / "runner",
+        checked_elsewhere={"Test": "test_the_suite"},
+    )
+    assert job.ok, job.report()
+    assert job.step("Test").outcome == "skipped"
+    assert job.step("Test").output == "not run here: checked by test_the_suite"
+    assert "after the test" in job.step("After").output
+    with pytest.raises(WorkflowError, match="job check has no step named 'Lint'"):
+        run_job(
+            origin,
+            WORKFLOW,
+            "check",
+            event="push",
+            tmp=tmp_path / "other",
+            checked_elsewhere={"Lint": "test_the_suite"},
+        )
