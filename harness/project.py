@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -40,6 +41,37 @@ LEAKY = (
     "MAKEFLAGS",
     "MFLAGS",
 )
+
+
+def share_bytecode(venv: Path) -> None:
+    """Compile the uv cache's copies of the packages in `venv`, once.
+
+    uv links a package's files into a new environment from its cache (hard links), so
+    the bytecode compiled there comes with every environment set up afterwards: a job's
+    fresh clone, a climbed project. Without it, each of them compiles MLflow,
+    scikit-learn and pandas again the first time a process imports them: seconds each.
+    A cached package is known by its METADATA: the same file (inode) as the venv's.
+    """
+    linked = {
+        (info.st_dev, info.st_ino)
+        for metadata in venv.glob("lib/python*/site-packages/*.dist-info/METADATA")
+        for info in [metadata.stat()]
+    }
+    archives = sorted(
+        metadata.parent.parent
+        for metadata in (UV_CACHE / "archive-v0").glob("*/*.dist-info/METADATA")
+        for info in [metadata.stat()]
+        if (info.st_dev, info.st_ino) in linked
+    )
+    if not archives:  # copied rather than linked (another file system): nothing shared
+        return
+    with (UV_CACHE / ".bytecode.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers: one compiles, the others wait
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "compileall", "-q", "-j", "0", *archives],
+            capture_output=True,  # files that are not this Python's syntax stay uncompiled
+            check=False,
+        )
 
 
 @cache

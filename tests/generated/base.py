@@ -13,10 +13,7 @@ import yaml
 
 from extensions.ladder import next_level
 from harness.matrix import Variant, expected_targets
-from harness.project import (
-    Project,
-    render,
-)
+from harness.project import Project, render, share_bytecode
 
 PROMETHEUS = Path("monitoring") / "prometheus"
 CHECK_RUN = """
@@ -126,6 +123,7 @@ class RenderedProject:
         generated = render(template, path, **cls.variant.answers)
         generated.git_commit_all("Render the template")
         generated.make("setup")
+        share_bytecode(generated.path / ".venv")  # for the jobs' and copies' own setups
         generated.git_commit_all("Lock the dependencies")  # uv.lock, as the README says
         return generated
 
