@@ -44,19 +44,30 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             return
 
 
+def applies_to_variant(item: pytest.Item) -> bool:
+    """False for a check marked `only_where` whose variant's features it does not apply to."""
+    marker = item.get_closest_marker("only_where")
+    variant = getattr(getattr(item, "cls", None), "variant", None)
+    return marker is None or variant is None or bool(marker.args[0](variant.has))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the once-per-level checks of all but a level's first variant (they show as
+    """Leave out the once-per-level checks of all but a level's first variant, and the
+    checks marked `only_where` in the variants they do not apply to (both show as
     deselected), then run the heaviest classes first: xdist hands out whole classes in the
     order they come, so a level-4 project started last would leave one worker idle while
     the other finishes it."""
-    repeated = [
+    left_out = [
         item
         for item in items
-        if item.get_closest_marker("once_per_level")
-        and not getattr(getattr(item, "cls", None), "first_of_level", True)
+        if (
+            item.get_closest_marker("once_per_level")
+            and not getattr(getattr(item, "cls", None), "first_of_level", True)
+        )
+        or not applies_to_variant(item)
     ]
-    if repeated:
-        config.hook.pytest_deselected(items=repeated)
-        dropped = set(repeated)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        dropped = set(left_out)
         items[:] = [item for item in items if item not in dropped]
     items.sort(key=lambda item: -getattr(getattr(item, "cls", None), "weight", 0))

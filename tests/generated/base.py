@@ -111,6 +111,12 @@ def registered(output: str) -> tuple[str, str]:
 once_per_level = pytest.mark.once_per_level
 
 
+def only_where(applies, why: str):
+    """A check that runs in the variants whose features `applies(has)` accepts, and shows
+    as deselected in the others (before any of its fixtures is set up); `why` says why."""
+    return pytest.mark.only_where(applies, why)
+
+
 class RenderedProject:
     """The variant's project, rendered, committed and set up once for its class."""
 

@@ -7,7 +7,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from harness.actions import ActionCall, make_origin, run_workflow
@@ -15,7 +14,7 @@ from harness.github_api import FakeGitHub
 from harness.oidc import OidcIssuer
 from harness.project import Project, check_jsonschema
 from harness.stand_ins import checkout
-from tests.generated.base import ALIASES, SET_ALIAS, once_per_level, registered
+from tests.generated.base import ALIASES, SET_ALIAS, once_per_level, only_where, registered
 
 # The newest promote event of a work tree's audit trail.
 LAST_EVENT = "audit/trail.jsonl"
@@ -87,12 +86,14 @@ class CDChecks:
                     assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
 
     @once_per_level
+    @only_where(
+        lambda has: has.local_remote and not has.kubernetes,
+        "the deploy job needs a cluster; a cloud remote, its bucket",
+    )
     def test_a_release_story_run_as_github_runs_it(self, project, champion, tmp_path):
         """A challenger, a promotion requested by one person and approved by another;
         refused: a self-approval, a challenger that moved after the request, an environment
         without reviewers. Each job in a fresh clone, GitHub's API answered by a fake."""
-        if self.variant.has.kubernetes or not self.variant.has.local_remote:
-            pytest.skip("the deploy job needs a cluster; a cloud remote, its bucket")
         work = project.copy(tmp_path / "team")
         package = project.package
         candidate = propose_candidate(work)
@@ -164,6 +165,10 @@ class CDChecks:
             assert "no required reviewers" in unguarded["promote"].log
         assert work.python(ALIASES.format(package=package))["champion"] == champion
 
+    @only_where(
+        lambda has: has.cloud_remote and not has.kubernetes,
+        "the story above runs on a local remote; the deploy job needs a cluster",
+    )
     def test_an_approved_promotion_logs_in_and_checks_the_cloud_remote(
         self, project, champion, tmp_path
     ):
@@ -172,8 +177,6 @@ class CDChecks:
         bucket) and finds the candidate's data there before the champion moves; the event
         names both people, the digest and the data hash, and `make audit` holds on a clone
         of the origin. (The refusals do not depend on the remote: the story above.)"""
-        if self.variant.has.kubernetes or self.variant.has.local_remote:
-            pytest.skip("the story above runs on a local remote; the deploy job needs a cluster")
         work = project.copy(tmp_path / "team")
         package = project.package
         candidate = propose_candidate(work)

@@ -6,7 +6,6 @@ import hashlib
 import json
 import subprocess
 
-import pytest
 import yaml
 
 from harness.actions import make_origin, run_workflow
@@ -16,6 +15,7 @@ from tests.generated.base import (
     DRIFT_RUN,
     VERSION_TAGS,
     once_per_level,
+    only_where,
     registered,
     step_script,
 )
@@ -168,14 +168,16 @@ class ContinuousTrainingChecks:
         assert "actions/runs/1" in commented
 
     @once_per_level
+    @only_where(
+        lambda has: has.local_remote and not has.kubeflow,
+        "Kubeflow retrains on its cluster; a cloud remote needs its bucket",
+    )
     def test_drift_retraining_and_a_release_keep_one_audit_trail(self, project, champion, tmp_path):
         """The drift check, the retraining it asks for (twice: new labelled data, then the
         same data) and a release, one after another, each workflow's jobs in a fresh clone
         as GitHub runs them, all writing the same audit trail: each commits its events,
         and `make audit` on a clone of the origin is green after every one. The new data is
         snapshotted, validated and trained on; the same data again trains nothing."""
-        if self.variant.has.kubeflow or not self.variant.has.local_remote:
-            pytest.skip("Kubeflow retrains on its cluster; a cloud remote needs its bucket")
         work = project.copy(tmp_path / "team")
         package = project.package
         work.make("push")  # its data to the copy's own remote, next to it

@@ -10,7 +10,7 @@ import yaml
 
 from harness.actions import make_origin, run_job
 from harness.oidc import OidcIssuer
-from tests.generated.base import registered
+from tests.generated.base import only_where, registered
 
 
 class DvcChecks:
@@ -106,6 +106,10 @@ class CloudRemoteChecks:
         assert "team-bucket" in (project.path / ".dvc" / "config.local").read_text()
         assert "config.local" not in project.run("git", "status", "--porcelain")
 
+    @only_where(
+        lambda has: not has.continuous_training,
+        "level 3's cloud-remote project runs the same steps",
+    )
     def test_ci_pulls_the_data_reruns_the_stages_and_scores_what_it_registered(
         self, project, reproduced, tmp_path
     ):
@@ -113,8 +117,6 @@ class CloudRemoteChecks:
         `if:`s), the remote's variable set to a folder that stands in for the bucket: it
         pulls the data, reruns every stage into the runner's empty MLflow store and scores
         the example batch with the version it registered; no champion is needed."""
-        if self.variant.has.continuous_training:
-            pytest.skip("level 3's cloud-remote project runs the same steps")
         work = project.copy(tmp_path / "team")
         bucket = tmp_path / "bucket"
         work.run(".venv/bin/dvc", "remote", "modify", "--local", "storage", "url", str(bucket))

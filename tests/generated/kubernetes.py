@@ -35,6 +35,7 @@ from tests.cluster import (
 from tests.generated.base import (
     PROMETHEUS,
     once_per_level,
+    only_where,
     tool,
 )
 from tests.prometheus import missing_tools as prometheus_tools_missing
@@ -261,8 +262,6 @@ class KubernetesChecks:
     def unsampled(cls, project, tmp_path_factory) -> dict[str, str]:
         """Online: each overlay built without the input-sampling component, as a cluster
         without ReadWriteMany storage runs it."""
-        if not cls.variant.has.input_sampling:
-            pytest.skip("a batch-only project samples no requests")
         folder = tmp_path_factory.mktemp("unsampled")
         return build_without(project, "input-sampling", folder)
 
@@ -379,6 +378,7 @@ class KubernetesChecks:
         for env in OVERLAYS:
             validate_strict(built[env], overlays[env])
 
+    @only_where(lambda has: has.input_sampling, "a batch-only project samples no requests")
     def test_without_input_sampling_the_service_needs_only_its_own_objects(
         self, project, unsampled
     ):
@@ -665,6 +665,9 @@ class KubernetesChecks:
                 print(f"Prometheus saw {detected}: {sorted(verdicts.items())}")
                 print("rules:", sorted(rule["name"] for rule in server.rules()))
 
+    @only_where(
+        lambda has: not has.online, "an online project scores requests, not batches on a schedule"
+    )
     def test_the_scoring_job_runs_as_its_manifest_runs_it(
         self, project, champion, overlays, tmp_path
     ):
@@ -672,8 +675,6 @@ class KubernetesChecks:
         from the built overlay, run on a read-only root against a real tracking server:
         exit 0, and the batch on the data claim scored, row for row, where the command
         writes its predictions."""
-        if self.variant.has.online:
-            pytest.skip("an online project scores requests, not batches on a schedule")
         name = project.package.replace("_", "-")
         batch = project.path / "data" / "examples" / "batch_clean.csv"
         with mlflow_server(project, tmp_path / "mlflow") as tracking:
@@ -705,6 +706,7 @@ class KubernetesChecks:
                     assert {"prediction", "probability"} <= set(scored[0]), scored[0]
                     assert {row["prediction"] for row in scored} <= {"0", "1"}, env
 
+    @only_where(lambda has: has.input_sampling, "a batch-only project samples no requests")
     def test_the_service_pod_starts_without_samples_and_waits_for_its_model(
         self, project, champion, unsampled, tmp_path
     ):
