@@ -67,8 +67,10 @@ def share_bytecode(venv: Path) -> None:
         return
     with (UV_CACHE / ".bytecode.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers: one compiles, the others wait
+        # Not in a wheel's .data folder: uv checks its files against the wheel's RECORD.
+        command = ["-m", "compileall", "-q", "-j", "0", "-x", r"\.data/", *map(str, archives)]
         subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "compileall", "-q", "-j", "0", *archives],
+            [str(venv / "bin" / "python"), *command],
             capture_output=True,  # files that are not this Python's syntax stay uncompiled
             check=False,
         )
