@@ -759,24 +759,21 @@ jobs:
         run: test ! -e tested && echo "after the test"
 """,
     )
-    job = run_job(
-        origin,
-        WORKFLOW,
-        "check",
-        event="push",
-        tmp=tmp_path / "runner",
-        checked_elsewhere={"Test": "test_the_suite"},
-    )
+
+    def check(folder: str, elsewhere: dict[str, str]):
+        return run_job(
+            origin,
+            WORKFLOW,
+            "check",
+            event="push",
+            tmp=tmp_path / folder,
+            checked_elsewhere=elsewhere,
+        )
+
+    job = check("runner", {"Test": "test_the_suite"})
     assert job.ok, job.report()
     assert job.step("Test").outcome == "skipped"
     assert job.step("Test").output == "not run here: checked by test_the_suite"
     assert "after the test" in job.step("After").output
     with pytest.raises(WorkflowError, match="job check has no step named 'Lint'"):
-        run_job(
-            origin,
-            WORKFLOW,
-            "check",
-            event="push",
-            tmp=tmp_path / "other",
-            checked_elsewhere={"Lint": "test_the_suite"},
-        )
+        check("other", {"Lint": "test_the_suite"})
