@@ -144,20 +144,9 @@ class Project:
         self, *command: str, check: bool = True, timeout: float = 600, env: dict | None = None
     ) -> str:
         """Run a command in the project (`env` adds variables); on failure, show its output."""
-        result = subprocess.run(
-            command,
-            cwd=self.path,
-            env={**self.env(), **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+        return run_command(
+            command, self.path, {**self.env(), **(env or {})}, check=check, timeout=timeout
         )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"`{' '.join(command)}` exited {result.returncode} in {self.path}\n"
-                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
-            )
-        return result.stdout + result.stderr
 
     def make(self, *targets: str, check: bool = True, **variables: str) -> str:
         assignments = [f"{name}={value}" for name, value in variables.items()]
@@ -270,20 +259,45 @@ class Workspace:
         return serve(command, self.path, self.env())
 
     def python(self, *args: str, check: bool = True) -> str:
-        result = subprocess.run(
-            [str(self.project.path / ".venv" / "bin" / "python"), *args],
-            cwd=self.path,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=600,
+        python = str(self.project.path / ".venv" / "bin" / "python")
+        return run_command((python, *args), self.path, self.env(), check=check)
+
+
+def run_command(
+    command: tuple[str, ...], cwd: Path, env: dict[str, str], check: bool, timeout: float = 600
+) -> str:
+    """Run a command, its output captured; on failure, show it. A command still running
+    after `timeout` seconds is stopped with everything it started (its process group:
+    a `make test` leaves no pytest behind to slow the tests that follow), and the error
+    shows the end of what it printed, so a hang names where it hung."""
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        raise AssertionError(
+            f"`{' '.join(command)}` was still running after {timeout:.0f} s in {cwd}; stopped.\n"
+            f"--- end of stdout ---\n{stdout[-6000:]}\n--- end of stderr ---\n{stderr[-6000:]}"
+        ) from None
+    finally:
+        with suppress(ProcessLookupError):  # what it left running in the background
+            os.killpg(process.pid, signal.SIGKILL)
+    if check and process.returncode != 0:
+        raise AssertionError(
+            f"`{' '.join(command)}` exited {process.returncode} in {cwd}\n"
+            f"--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
         )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"`python {' '.join(args)}` exited {result.returncode} in {self.path}\n"
-                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
-            )
-        return result.stdout + result.stderr
+    return stdout + stderr
 
 
 @contextmanager

@@ -154,8 +154,10 @@ class ProjectChecks(RenderedProject):
         """`make lint test`, the tests in reverse order: none leans on another's leftovers."""
         (tmp_path / "reverse_order.py").write_text(REVERSE_ORDER)
         project.make("lint")
-        reversed_run = {"PYTHONPATH": str(tmp_path), "PYTEST_ADDOPTS": "-p reverse_order"}
-        output = project.run("make", "test", env=reversed_run)
+        # A test stuck for 5 minutes prints every thread's stack (where it hangs).
+        addopts = "-p reverse_order -o faulthandler_timeout=300"
+        reversed_run = {"PYTHONPATH": str(tmp_path), "PYTEST_ADDOPTS": addopts}
+        output = project.run("make", "test", env=reversed_run, timeout=1200)
         assert " passed" in output and "failed" not in output
 
     def test_make_help_lists_the_jobs_of_its_features(self, project):
