@@ -175,6 +175,12 @@ FEATURES: dict[str, Feature] = {
         requires=("service_metrics",),
         combined=True,
     ),
+    "progressive_rollout": Feature(
+        "each release as an Argo Rollouts canary, analysed on the service's metrics and"
+        " rolled back automatically when they fail",
+        requires=("kubernetes", "service_metrics"),
+        combined=True,
+    ),
     "input_sampling": Feature(
         "a sample of the rows the service scores, kept for the drift check",
         requires=("online", "drift"),
@@ -810,6 +816,17 @@ EVIDENCE: dict[str, Evidence] = {
             ),
         ),
         "a share of live requests for the challenger (canary) or scored by it too (shadow)",
+    ),
+    "progressive_rollout": Evidence(
+        (
+            Clue("Kubernetes manifests", features=("kubernetes",)),
+            Clue(
+                "a canary rollout judged on the service's metrics",
+                text=((YAML, r"^kind:\s*(Rollout|Canary)\b"),),
+            ),
+        ),
+        "each release as an Argo Rollouts canary, analysed on the service's metrics and"
+        " rolled back automatically when they fail",
     ),
     "input_sampling": Evidence(
         (

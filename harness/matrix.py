@@ -295,6 +295,12 @@ FEATURE_FILES: dict[str, set[str]] = {
         "deploy/k8s/components/alert-rules/prometheusrule.yaml",
     },
     "kubeflow": {"pipelines/kubeflow.py"},
+    "progressive_rollout": {
+        "deploy/k8s/components/progressive-rollout/kustomization.yaml",
+        "deploy/k8s/components/progressive-rollout/rollout.yaml",
+        "deploy/k8s/components/progressive-rollout/analysis-template.yaml",
+        "deploy/k8s/components/progressive-rollout/rollout-status.sh",
+    },
 }
 # Files a feature brings only to online projects, or only to batch ones: the Kubernetes
 # objects of the service, or the CronJob that scores batches instead.

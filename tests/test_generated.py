@@ -32,6 +32,7 @@ from tests.generated.monitoring import MonitoringChecks
 from tests.generated.online import OnlineChecks
 from tests.generated.pipeline import PipelineChecks
 from tests.generated.registry import RegistryChecks
+from tests.generated.rollout import ProgressiveRolloutChecks
 from tests.generated.service import (
     ChallengerTrafficChecks,
     InputSamplingChecks,
@@ -67,6 +68,7 @@ FEATURE_CHECKS: dict[str, type] = {
     "template_updates": TemplateUpdatesChecks,
     "monitoring": MonitoringChecks,
     "kubernetes": KubernetesChecks,
+    "progressive_rollout": ProgressiveRolloutChecks,
     "kubeflow": KubeflowChecks,
 }
 

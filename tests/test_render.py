@@ -40,8 +40,9 @@ from tests.imports import back_arrows, cycles, import_graph, template_levels
 
 # Jinja left behind. Not residue: GitHub's ${{ }}, and the {{ }} that Prometheus and
 # Grafana render themselves: Go templates on $value or $labels in alert annotations
-# ({{ $value }}), label names in a legend ({{route}}, no spaces, unlike the template's).
-RESIDUE = re.compile(r"(?<!\$)\{\{(?! ?\$)(?!\w+\}\})|\{%|\{#|\.jinja\b")
+# ({{ $value }}), label names in a legend ({{route}}, no spaces, unlike the template's),
+# and the arguments Argo Rollouts fills in an analysis ({{args.canary-hash}}).
+RESIDUE = re.compile(r"(?<!\$)\{\{(?! ?\$)(?!\w+\}\})(?!args\.[\w-]+\}\})|\{%|\{#|\.jinja\b")
 # A line that changes with the answers: a Jinja branch (names and values are not).
 BRANCH = re.compile(r"\{%-?\s*(?:if|elif|else|for)\b")
 PACKAGE_SRC = ROOT / "template" / "src" / "{{ package_name }}"

@@ -50,8 +50,9 @@ OVERLAYS = ("staging", "prod")
 
 
 WORKLOADS = {"Deployment", "CronJob"}
-# The prometheus-operator's kinds, which Kubernetes' own schemas do not know.
-OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+# The kinds Kubernetes' own schemas do not know: the prometheus-operator's, and Argo
+# Rollouts' (checked against its own CRDs' schemas in tests/generated/rollout.py).
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule", "Rollout", "AnalysisTemplate"}
 
 
 def kustomize(overlay: Path) -> str:
@@ -172,8 +173,8 @@ def pod_volumes(pod: dict, spec: PodSpec, folder: Path, claims: Path) -> dict[st
 
 
 def validate_strict(manifests: str, objects: list[dict]) -> None:
-    """Every object validates strictly (no unknown field); only the prometheus-operator's
-    kinds are unknown to Kubernetes' own schemas, and nothing else is skipped."""
+    """Every object validates strictly (no unknown field); only the operators' kinds
+    are unknown to Kubernetes' own schemas, and nothing else is skipped."""
     result = subprocess.run(
         [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, "-"],
         input=manifests,
@@ -373,8 +374,8 @@ class KubernetesChecks:
             assert checked.returncode == 0, checked.stdout
 
     def test_overlays_pass_kubernetes_validate_strict(self, built, overlays):
-        """Every object validates strictly (no unknown field); only the prometheus-operator's
-        kinds are unknown to Kubernetes' own schemas, and nothing else is skipped."""
+        """Every object validates strictly (no unknown field); only the operators' kinds
+        are unknown to Kubernetes' own schemas, and nothing else is skipped."""
         for env in OVERLAYS:
             validate_strict(built[env], overlays[env])
 
