@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -182,12 +183,22 @@ class ChallengerTrafficChecks:
     """CHALLENGER=canary sends requests to the challenger; shadow answers as the champion."""
 
     def test_canary_and_shadow_on_the_running_service(self, project, champion, tmp_path):
+        """The canary runs the version CHALLENGER_VERSION pins, by number; without one,
+        the champion answers every request."""
         example = (project.path / "examples" / "request.json").read_bytes()
-        with project.serving({"CHALLENGER": "canary", "CANARY_SHARE": "1"}) as url:
+        canary = {"CHALLENGER": "canary", "CANARY_SHARE": "1"}
+        with project.serving({**canary, "CHALLENGER_VERSION": champion}) as url:
+            answers = [post_json(f"{url}/predict", example)[1] for _ in range(5)]
+            metrics = get_text(f"{url}/metrics")
+        assert re.search(rf'_model_info\{{variant="challenger",version="{champion}"\}} 1', metrics)
+        assert {answer["model_version"] for answer in answers} == {champion}
+        with project.serving(canary) as url:
             for _ in range(5):
                 post_json(f"{url}/predict", example)
-            assert 'variant="challenger"' in get_text(f"{url}/metrics")
-        with project.serving({"CHALLENGER": "shadow", "SAMPLE_DIR": str(tmp_path)}) as url:
+            assert 'variant="challenger"' not in get_text(f"{url}/metrics")
+        with project.serving(
+            {"CHALLENGER": "shadow", "CHALLENGER_VERSION": champion, "SAMPLE_DIR": str(tmp_path)}
+        ) as url:
             answers = [post_json(f"{url}/predict", example)[1] for _ in range(5)]
         assert all(answer == answers[0] for answer in answers)
         logged = (tmp_path / "shadow.jsonl").read_text().splitlines()
