@@ -506,9 +506,15 @@ class KubernetesChecks:
                 assert not matches(service["spec"]["selector"], job_labels), "jobs get no traffic"
             hpa = kinds["HorizontalPodAutoscaler"][name]
             assert hpa["apiVersion"] == "autoscaling/v2"
+            # Where a Rollout runs the Deployment's pods (progressive-rollout), it scales.
+            scaled = (
+                ("argoproj.io/v1alpha1", "Rollout")
+                if "Rollout" in kinds
+                else ("apps/v1", "Deployment")
+            )
             assert hpa["spec"]["scaleTargetRef"] == {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
+                "apiVersion": scaled[0],
+                "kind": scaled[1],
                 "name": name,
             }
             # A budget of minAvailable 1 over a single replica would block every node drain.
