@@ -112,9 +112,16 @@ def prometheus(
     for job in config["scrape_configs"]:
         target = gateway if job.get("honor_labels") else service
         job["static_configs"] = [{**group, "targets": [target]} for group in job["static_configs"]]
-    (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     for rules in config.get("rule_files", []):
         shutil.copy(project_config.parent / rules, folder / rules)
+    with prometheus_with(config, folder) as server:
+        yield server
+
+
+@contextmanager
+def prometheus_with(config: dict[str, Any], folder: Path) -> Iterator[Prometheus]:
+    """Prometheus with `config` (written to `folder`, beside any rule files there)."""
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     address = f"127.0.0.1:{free_port()}"
     command = [
         "prometheus",

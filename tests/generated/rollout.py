@@ -10,14 +10,20 @@ import math
 import re
 import shutil
 import subprocess
+import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 
+from harness.project import post_json
 from tests.generated.base import step_script
 from tests.generated.kubernetes import by_kind
 from tests.generated.monitoring import promtool
+from tests.prometheus import INTERVAL, prometheus_with, wait_for
+from tests.prometheus import missing_tools as prometheus_tools_missing
 
 SCHEMAS = Path(__file__).parents[1] / "schemas" / "argo-rollouts"
 COMPONENT = "deploy/k8s/components/progressive-rollout"
@@ -83,8 +89,10 @@ def verdict(metric: dict, result: list[float]) -> str:
     return "Inconclusive"
 
 
-def resolved(query: str) -> str:
-    return re.sub(r"\{\{args\.([\w-]+)\}\}", lambda found: ARGS[found.group(1)], query)
+def resolved(query: str, **args: str) -> str:
+    """The query with the analysis' arguments filled in (ARGS, or those given)."""
+    values = {**ARGS, **args}
+    return re.sub(r"\{\{args\.([\w-]+)\}\}", lambda found: values[found.group(1)], query)
 
 
 def limit_of(metric: dict) -> float:
@@ -231,6 +239,69 @@ class ProgressiveRolloutChecks:
             yaml.safe_dump({"rule_files": ["analysis.yml"], "tests": tests})
         )
         promtool("test", "rules", "analysis_test.yml", cwd=tmp_path)
+
+    def test_a_real_prometheus_passes_a_good_canary_and_fails_a_broken_one(
+        self, project, champion, overlays, tmp_path
+    ):
+        """The analysis' queries on a real Prometheus scraping the service as the
+        cluster's does: stable pods serving the champion, a good canary serving it too, and
+        a broken canary (its pinned version does not exist: every prediction answers 503),
+        each labelled with its pod-template hash. Under the same traffic, the good canary
+        passes every measurement and the broken one fails on its error ratio, which
+        aborts a rollout."""
+        if missing := prometheus_tools_missing():
+            pytest.fail(f"{', '.join(missing)} not on PATH: apt-get install prometheus")
+        name = project.package.replace("_", "-")
+        template = by_kind(overlays["prod"])["AnalysisTemplate"][f"{name}-canary"]
+        example = (project.path / "examples" / "request.json").read_bytes()
+        pods = {"st4bl3": champion, "g00dc4": champion, "b4dc4n": "999999"}
+        with ExitStack() as stack:
+            urls = {
+                pod: stack.enter_context(project.serving({"MODEL_VERSION": version}))
+                for pod, version in pods.items()
+            }
+            config = {
+                "global": {"scrape_interval": INTERVAL, "evaluation_interval": INTERVAL},
+                "scrape_configs": [
+                    {
+                        "job_name": name,
+                        "static_configs": [
+                            {
+                                "targets": [url.removeprefix("http://")],
+                                "labels": {
+                                    "namespace": ARGS["namespace"],
+                                    "rollouts_pod_template_hash": pod,
+                                },
+                            }
+                            for pod, url in urls.items()
+                        ],
+                    }
+                ],
+            }
+            server = stack.enter_context(prometheus_with(config, tmp_path))
+            wait_for("every pod up", lambda: len(server.query("up == 1")) == len(pods))
+            ends = time.monotonic() + 12
+            while time.monotonic() < ends:  # the same traffic to every pod
+                for url in urls.values():
+                    post_json(f"{url}/predict", example)
+                time.sleep(0.2)
+            time.sleep(3)  # the last scrapes
+
+            def measure(canary: str) -> dict[str, str]:
+                verdicts = {}
+                for metric in template["spec"]["metrics"]:
+                    query = resolved(
+                        metric["provider"]["prometheus"]["query"],
+                        **{"canary-hash": canary, "stable-hash": "st4bl3"},
+                    )
+                    result = [float(item["value"][1]) for item in server.query(query)]
+                    verdicts[metric["name"]] = verdict(metric, result)
+                return verdicts
+
+            good, broken = measure("g00dc4"), measure("b4dc4n")
+        assert good == dict.fromkeys(good, "Successful"), good
+        assert broken["error-ratio"] == "Failed", broken
+        assert broken["score-shift"] == "Inconclusive", broken  # it scored nothing
 
     def test_the_deploy_job_waits_for_the_canary_and_reports_a_rollback(self, project, tmp_path):
         """The deploy job's wait, under kubectl as a cluster answers it: a Healthy status
